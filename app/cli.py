@@ -1,0 +1,91 @@
+"""The `ossian` command: starts the GUI with no arguments, dispatches subcommands otherwise.
+
+Each subcommand lives in its own module under `app/commands/` and registers itself with `register()`;
+this module only builds the parser, sets up logging and hands over. Two hidden first arguments turn
+the process into a child of the app instead (`--worker`, `--worker-probe`): the engine starts its
+worker as the same executable, so it works the same from a checkout and from a frozen build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from app import __version__
+from app.commands import CommandError, UsageError
+from app.engine.spawn import PROBE_FLAG, WORKER_FLAG
+
+log = logging.getLogger(__name__)
+
+# Subcommands in the order `ossian --help` lists them; each module has register(subparsers).
+COMMAND_MODULES: tuple[str, ...] = (
+    "app.commands.doctor",
+)
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ossian",
+        description="Run OpenAI's gpt-oss models on your own computer. With no command, starts the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"ossian {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also write the log to stderr")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def _run_child(argv: Sequence[str]) -> int | None:
+    """Serve as a worker child process when the first argument asks for it."""
+    if not argv:
+        return None
+    if argv[0] == WORKER_FLAG:
+        from app.engine.worker import serve
+
+        return serve(list(argv[1:]))
+    if argv[0] == PROBE_FLAG:
+        from app.engine.worker_probe import main as probe_main
+
+        return probe_main(list(argv[1:]))
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    child_status = _run_child(argv)
+    if child_status is not None:
+        return child_status
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+
+    from app.logsetup import configure_logging
+    from app.paths import app_paths
+
+    paths = app_paths()
+    configure_logging(paths.log_file, verbose=args.verbose)
+    log.info("ossian %s: %s", __version__, args.command or "gui")
+
+    if args.command is None:
+        from app.ui.launch import run_gui
+
+        return run_gui(argv=[sys.argv[0]])
+    try:
+        return int(args.handler(args) or 0)
+    except UsageError as exc:
+        parser.error(str(exc))
+    except CommandError as exc:
+        print(f"ossian: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("ossian: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def main_gui() -> int:
+    """Entry point of the windowed launcher (no console on Windows)."""
+    return main([])

@@ -1,0 +1,135 @@
+"""`ossian doctor`: what this installation is and what it can use, as a report or as JSON.
+
+It answers the first questions of any bug report: versions, whether llama.cpp can offload to a GPU,
+the devices llama.cpp sees with their free memory, system RAM, the folders in use, and whether anything
+is set up to reach the network. It reads; it changes nothing and sends nothing anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from dataclasses import asdict
+from typing import Any
+
+import psutil
+
+from app import __version__
+from app.engine.probe import ProbeReport, run_probe
+from app.paths import app_paths
+from app.settings import load_settings
+
+DEFAULT_HF_ENDPOINT = "https://huggingface.co"
+PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "doctor", help="show versions, devices, memory, paths and network settings")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(handler=run)
+
+
+def network_report(offline_only: bool, hf_endpoint_setting: str | None) -> dict[str, Any]:
+    env_endpoint = os.environ.get("HF_ENDPOINT")
+    if env_endpoint:
+        endpoint, source = env_endpoint, "HF_ENDPOINT environment variable"
+    elif hf_endpoint_setting:
+        endpoint, source = hf_endpoint_setting, "settings"
+    else:
+        endpoint, source = DEFAULT_HF_ENDPOINT, "default"
+    proxies = {name: os.environ[name] for name in PROXY_VARIABLES if os.environ.get(name)}
+    hub_offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    downloads_allowed = not offline_only and not hub_offline
+    return {
+        "requests_at_startup": False,
+        "requests_while_chatting": False,
+        "downloads_allowed": downloads_allowed,
+        "offline_only_setting": offline_only,
+        "hf_hub_offline_env": hub_offline,
+        "hub_endpoint": endpoint,
+        "hub_endpoint_source": source,
+        "proxies": proxies,
+        "summary": (
+            "No request leaves this machine at start-up or while chatting. "
+            + (f"Downloads and Hub searches you start go to {endpoint}."
+               if downloads_allowed else "Downloads and Hub searches are switched off.")
+        ),
+    }
+
+
+def collect(probe: ProbeReport | None = None) -> dict[str, Any]:
+    paths = app_paths()
+    settings = load_settings(paths.settings_file)
+    paths = app_paths(settings.models_dir)
+    probe = probe or run_probe()
+    memory = psutil.virtual_memory()
+    return {
+        "app": {
+            "name": "Ossian",
+            "version": __version__,
+            "python": platform.python_version(),
+            "platform": f"{platform.system()} {platform.release()} {platform.machine()}",
+            "frozen": bool(getattr(sys, "frozen", False)),
+        },
+        "llama_cpp": {
+            "available": probe.error is None,
+            "error": probe.error,
+            "llama_cpp_python_version": probe.llama_cpp_python,
+            "llama_cpp_version": probe.llama_cpp,
+            "gpu_offload": probe.supports_gpu_offload,
+            "mmap": probe.supports_mmap,
+            "system_info": probe.system_info,
+        },
+        "devices": [asdict(device) for device in probe.devices],
+        "ram": {"total": memory.total, "available": memory.available},
+        "paths": paths.as_dict(),
+        "network": network_report(settings.offline_only, settings.hf_endpoint),
+    }
+
+
+def gib(value: int) -> str:
+    return f"{value / 2**30:.1f} GiB"
+
+
+def format_report(report: dict[str, Any]) -> str:
+    app, llama, ram = report["app"], report["llama_cpp"], report["ram"]
+    lines = [f"Ossian {app['version']} — Python {app['python']} on {app['platform']}", ""]
+    if llama["available"]:
+        offload = "yes" if llama["gpu_offload"] else "no (CPU-only build: models run on the CPU)"
+        lines += [
+            f"llama.cpp        {llama['llama_cpp_version']}"
+            f" (llama-cpp-python {llama['llama_cpp_python_version']})",
+            f"GPU offload      {offload}",
+            f"CPU features     {llama['system_info']}",
+        ]
+    else:
+        lines += [f"llama.cpp        NOT AVAILABLE: {llama['error']}"]
+    lines += ["", "Devices llama.cpp sees"]
+    if not report["devices"]:
+        lines.append("  (none)")
+    for device in report["devices"]:
+        lines.append(f"  {device['index']}: {device['name']:<8} {device['type']:<5} "
+                     f"{gib(device['memory_free'])} free of {gib(device['memory_total'])}"
+                     f"  {device['description']}")
+    lines += ["", f"System RAM       {gib(ram['available'])} available of {gib(ram['total'])}", "", "Paths"]
+    for name, value in report["paths"].items():
+        lines.append(f"  {name:<14} {value}")
+    network = report["network"]
+    lines += ["", "Network", f"  {network['summary']}",
+              f"  Hub endpoint   {network['hub_endpoint']} ({network['hub_endpoint_source']})"]
+    if network["proxies"]:
+        lines.append("  Proxies        " + ", ".join(f"{k}={v}" for k, v in network["proxies"].items()))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = collect()
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_report(report))
+    return 0

@@ -1,0 +1,167 @@
+"""The one `Engine` interface: typed requests in, typed events out.
+
+Every engine implements it: the local worker client (llama.cpp in a child process), a remote
+OpenAI-compatible server later, and the scripted engine that UI tests replay. Callers never block on
+the engine by calling it: `load`, `count_tokens` return futures and `generate` returns a `Generation`
+at once; waiting happens only where the caller chooses to (iterate the generation in a worker thread,
+or `future.result()`).
+"""
+
+from __future__ import annotations
+
+import abc
+import concurrent.futures
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from app.harmony.segments import Segment
+
+KvType = Literal["f16", "q8_0"]
+DoneReason = Literal["return", "call", "eog", "length", "cancelled"]
+ErrorKind = Literal[
+    "model",      # the file is missing, broken, or not a gpt-oss model
+    "memory",     # not enough RAM or VRAM for this plan
+    "crashed",    # the worker process died; the next request restarts it
+    "busy",       # a request came while another was running
+    "not_loaded",  # generate/count before a model was loaded
+    "grammar",    # the GBNF grammar did not parse
+    "protocol",   # the two sides disagree about messages (a bug)
+    "internal",   # anything else
+]
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """How to load a model: what the planner decided, applied by the worker as is."""
+
+    model_path: str
+    n_ctx: int = 8192
+    n_gpu_layers: int = 0  # -1: all layers
+    cpu_expert_blocks: tuple[int, ...] = ()  # blocks whose expert tensors stay in host memory
+    kv_type: KvType = "f16"
+    flash_attn: bool | None = None  # None: let llama.cpp decide (auto)
+    n_threads: int | None = None  # None: the worker picks physical cores
+    n_batch: int = 512
+    n_ubatch: int = 512
+    use_mmap: bool = True
+    swa_full: bool = False  # False: the small sliding-window cache gpt-oss needs (see docs)
+    warmup: bool = True  # one-token decode at load, so compute-buffer failures show now
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    """gpt-oss's recommended defaults: temperature 1.0, top_p 1.0, nothing else shaping the logits."""
+
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    min_p: float = 0.0
+    repeat_penalty: float = 1.0
+    seed: int | None = None
+    max_tokens: int | None = None  # None: until a stop token or the context is full
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    segments: tuple[Segment, ...]
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    grammar: str | None = None  # GBNF; may name special tokens like <|channel|>
+
+
+@dataclass(frozen=True)
+class BufferSize:
+    """One buffer llama.cpp allocated: kind is 'model', 'kv' or 'compute'; device e.g. 'CPU', 'CUDA0'."""
+
+    kind: str
+    device: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a successful load reports."""
+
+    model_path: str
+    plan: LoadPlan
+    n_ctx: int
+    n_ctx_train: int
+    n_vocab: int
+    architecture: str
+    special_ids: dict[str, int]  # Harmony special token text -> id in this vocabulary
+    buffers: tuple[BufferSize, ...] = ()
+    load_seconds: float = 0.0
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    id: int
+    piece: bytes  # raw bytes: a UTF-8 character may be split across tokens
+
+
+@dataclass(frozen=True)
+class Done:
+    reason: DoneReason
+    prompt_tokens: int = 0  # tokens in the prompt
+    reused_tokens: int = 0  # of those, taken from the cache
+    evaluated_tokens: int = 0  # of those, computed now
+    generated_tokens: int = 0
+    time_to_first_token_s: float = 0.0
+    prompt_seconds: float = 0.0
+    tokens_per_second: float = 0.0
+
+
+@dataclass(frozen=True)
+class EngineError:
+    kind: ErrorKind
+    message: str  # a sentence a person can act on
+    detail: str = ""  # for the log
+
+
+GenerationEvent = TokenEvent | Done | EngineError
+
+
+class EngineFailure(Exception):
+    """Raised by futures of a failed request; carries the EngineError."""
+
+    def __init__(self, error: EngineError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class Generation(abc.ABC):
+    """A running generation. Iterate for events: tokens, then exactly one Done or EngineError."""
+
+    @abc.abstractmethod
+    def __iter__(self) -> Iterator[GenerationEvent]: ...
+
+    @abc.abstractmethod
+    def cancel(self) -> None:
+        """Ask the engine to stop; the stream then ends with Done(reason='cancelled')."""
+
+
+class Engine(abc.ABC):
+    """One model at a time, one generation at a time."""
+
+    @abc.abstractmethod
+    def load(self, plan: LoadPlan) -> concurrent.futures.Future[ModelInfo]: ...
+
+    @abc.abstractmethod
+    def unload(self) -> concurrent.futures.Future[None]: ...
+
+    @abc.abstractmethod
+    def generate(self, request: GenerateRequest) -> Generation: ...
+
+    @abc.abstractmethod
+    def count_tokens(self, texts: Sequence[str]) -> concurrent.futures.Future[list[int]]:
+        """Token counts of plain texts in the loaded model's vocabulary."""
+
+    @property
+    @abc.abstractmethod
+    def model(self) -> ModelInfo | None:
+        """The loaded model, or None."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Stop everything and free the memory (the worker process exits)."""

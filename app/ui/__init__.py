@@ -1,0 +1,1 @@
+"""Qt widgets and models: the only room that imports PySide6. Holds no business rule."""
