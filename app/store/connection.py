@@ -1,0 +1,111 @@
+"""SQLite connections for the store: one per thread, all set up alike, and the transaction helpers.
+
+The UI reads from the Qt main thread while the turn loop writes from a worker thread. WAL lets a reader
+and a writer work at the same time, but only on separate connections, so each thread gets its own and
+no thread ever waits on a Python lock held by another thread's query. Connections run in autocommit
+(`isolation_level=None`) and every multi-statement write takes `BEGIN IMMEDIATE`: a deferred transaction
+that later needs to write can fail with "database is locked" at once, whatever the busy timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from app.store.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+
+def connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
+    # check_same_thread=False only so that close_all() may close another thread's connection at shutdown;
+    # each connection is otherwise used by the thread that made it.
+    conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA foreign_keys = ON")
+    # NORMAL in WAL mode: a commit survives the app being killed; only a power cut can lose the last ones.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+class ThreadConnections:
+    """Hands each thread its own connection to one database file; closes them all at the end."""
+
+    def __init__(self, path: Path, busy_timeout_s: float) -> None:
+        self._path = path
+        self._busy_timeout_s = busy_timeout_s
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._by_thread: dict[threading.Thread, sqlite3.Connection] = {}
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def adopt(self, conn: sqlite3.Connection) -> None:
+        """Make an already open connection the calling thread's (the one that opened the store)."""
+        self._register(conn)
+
+    def get(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and not self._closed:
+            return conn
+        if self._closed:
+            raise StoreError("The conversation store was closed; open it again to use it.")
+        conn = connect(self._path, self._busy_timeout_s)
+        self._register(conn)
+        return conn
+
+    def _register(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            # Threads come and go (thread pools); close what dead ones left behind.
+            for thread in [t for t in self._by_thread if not t.is_alive()]:
+                self._by_thread.pop(thread).close()
+            self._by_thread[threading.current_thread()] = conn
+        self._local.conn = conn
+
+    def close_all(self) -> None:
+        with self._lock:
+            self._closed = True
+            connections = list(self._by_thread.values())
+            self._by_thread.clear()
+        for conn in connections:
+            try:
+                conn.close()
+            except sqlite3.Error as exc:
+                log.warning("closing a store connection failed: %s", exc)
+
+
+@contextlib.contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (COMMIT itself can fail when the disk is full)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
+
+
+@contextlib.contextmanager
+def read_snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Several SELECTs that must see the same state (WAL gives a reader a snapshot until it ends)."""
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        _rollback(conn)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if not conn.in_transaction:
+        return
+    try:
+        conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:  # the original error matters more than this one
+        log.warning("rollback failed: %s", exc)

@@ -1,0 +1,213 @@
+"""Opening the database file: health check, setting a damaged file aside, WAL, migrations, crash recovery.
+
+A damaged file is never overwritten and never deleted: it is renamed (with its -wal and -shm companions)
+to `<name>.corrupt-<UTC time>` and a new, empty database starts in its place; the `OpenReport` carries
+the sentence the UI shows. "Damaged" means what SQLite itself calls corruption (SQLITE_CORRUPT,
+SQLITE_NOTADB, or a failed integrity check); a locked file, a full disk or a read-only folder is the
+environment's problem and raises instead, leaving the file alone, as does a newer Ossian's database.
+
+Every open reads the header and the schema, which finds a truncated or overwritten file at once. A full
+`PRAGMA integrity_check` reads the whole file (about 90 ms for 28 MB here, seconds for a long history),
+so it runs only when a session met corruption while reading: the store then leaves a marker file
+(`<name>.needs-check`, see `mark_for_check`) and the next open checks everything before using the file.
+
+Messages still marked 'streaming' were being generated when the app or the engine died: they become
+'interrupted' (the UI offers "continue" and "regenerate"), and so do tool calls that never finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.store import migrations
+from app.store.connection import connect, read_snapshot, write_transaction
+from app.store.errors import DatabaseUnavailable, IncompatibleDatabase, is_corruption, translate
+
+log = logging.getLogger(__name__)
+
+COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
+CHECK_MARKER_SUFFIX = ".needs-check"
+INTERRUPTED_TOOL_CALL_ERROR = "Ossian stopped before this tool call finished."
+
+
+@dataclass(frozen=True)
+class DamagedDatabase:
+    """A database that could not be used and was set aside."""
+
+    moved_to: Path
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return (f"Your conversation database was damaged ({self.reason}). It was saved as {self.moved_to} "
+                "and a new one was started.")
+
+
+@dataclass(frozen=True)
+class OpenReport:
+    """What opening found and did; `notices` are the sentences for the user (empty on a normal start)."""
+
+    path: Path
+    schema_version: int
+    migrated_from: int  # the version the file had; equal to schema_version when nothing was migrated
+    journal_mode: str  # "wal" unless the file system cannot do WAL
+    damaged: DamagedDatabase | None = None
+    interrupted_message_ids: tuple[int, ...] = ()
+    interrupted_tool_call_ids: tuple[int, ...] = ()
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        return (self.damaged.message,) if self.damaged else ()
+
+
+def open_database(path: Path, busy_timeout_s: float, now_ms: int) -> tuple[sqlite3.Connection, OpenReport]:
+    """Open (creating or repairing as needed) and migrate; returns the connection and what happened."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUnavailable(
+            f"The folder for the conversation database, {path.parent}, cannot be created ({exc}). Check that "
+            "its parent exists and that you may write to it.", path) from exc
+    damaged = None
+    marker = check_marker(path)
+    conn, problem = _open_checked(path, busy_timeout_s, thorough=marker.exists())
+    if conn is None:
+        moved_to = set_aside(path, now_ms)
+        log.error("conversation database %s was damaged (%s); moved to %s", path, problem, moved_to)
+        damaged = DamagedDatabase(moved_to=moved_to, reason=problem)
+        conn = _connect(path, busy_timeout_s)
+    with contextlib.suppress(OSError):  # if it cannot go, the next start checks once more: harmless
+        marker.unlink(missing_ok=True)
+    try:
+        _check_compatible(conn, path)  # before anything is written: a newer Ossian's file stays as it is
+        journal_mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if journal_mode != "wal":
+            log.warning("the file system of %s cannot use WAL; journal mode is %s", path, journal_mode)
+        migrated_from = migrations.migrate(conn, now_ms)
+        message_ids, tool_call_ids = _mark_interrupted(conn)
+    except sqlite3.Error as exc:
+        conn.close()
+        if is_corruption(exc):
+            mark_for_check(path, str(exc))
+        raise translate(exc, path) from exc
+    except BaseException:
+        conn.close()
+        raise
+    if message_ids or tool_call_ids:
+        log.warning("marked %d message(s) and %d tool call(s) as interrupted after an unclean exit",
+                    len(message_ids), len(tool_call_ids))
+    report = OpenReport(
+        path=path,
+        schema_version=migrations.LATEST_VERSION,
+        migrated_from=migrated_from,
+        journal_mode=journal_mode,
+        damaged=damaged,
+        interrupted_message_ids=message_ids,
+        interrupted_tool_call_ids=tool_call_ids,
+    )
+    return conn, report
+
+
+def _connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
+    try:
+        return connect(path, busy_timeout_s)
+    except sqlite3.Error as exc:
+        raise translate(exc, path) from exc
+
+
+def check_marker(path: Path) -> Path:
+    return Path(f"{path}{CHECK_MARKER_SUFFIX}")
+
+
+def mark_for_check(path: Path, reason: str) -> None:
+    """Ask the next open for a full integrity check (called when a read meets corruption)."""
+    try:
+        check_marker(path).write_text(reason + "\n", encoding="utf-8")
+    except OSError as exc:  # the error being reported matters more; the next read will find it again
+        log.warning("could not leave the check marker next to %s: %s", path, exc)
+
+
+def _open_checked(path: Path, busy_timeout_s: float,
+                  thorough: bool) -> tuple[sqlite3.Connection, None] | tuple[None, str]:
+    """A connection to a file SQLite finds nothing wrong with, or None and what is wrong with it.
+
+    Errors other than damage (locked, unreadable) are raised: they are no reason to set the file aside.
+    """
+    conn = None
+    try:
+        conn = connect(path, busy_timeout_s)  # its PRAGMAs already read the header
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        problems = [row[0] for row in conn.execute("PRAGMA integrity_check(3)")] if thorough else ["ok"]
+    except sqlite3.Error as exc:
+        if conn is not None:
+            conn.close()
+        if is_corruption(exc):
+            return None, str(exc)
+        raise translate(exc, path) from exc
+    if problems != ["ok"]:
+        conn.close()
+        return None, "; ".join(problems)
+    return conn, None
+
+
+def set_aside(path: Path, now_ms: int) -> Path:
+    """Rename the database and its companion files to an unused `.corrupt-<time>` name; never overwrite."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now_ms / 1000))
+    base = path.with_name(f"{path.name}.corrupt-{stamp}")
+    target, counter = base, 1
+    while any(Path(f"{target}{suffix}").exists() for suffix in ("", *COMPANION_SUFFIXES)):
+        counter += 1
+        target = base.with_name(f"{base.name}-{counter}")
+    try:
+        os.rename(path, target)
+        for suffix in COMPANION_SUFFIXES:
+            companion = Path(f"{path}{suffix}")
+            if companion.exists():
+                os.rename(companion, f"{target}{suffix}")
+    except OSError as exc:
+        raise DatabaseUnavailable(
+            f"The conversation database {path} is damaged and could not be set aside ({exc}). Move it "
+            "elsewhere yourself, then start Ossian again.", path) from exc
+    return target
+
+
+def _check_compatible(conn: sqlite3.Connection, path: Path) -> None:
+    # One snapshot: another process may finish a migration between two autocommit reads, and a version
+    # read before it with tables read after it would look like some other program's file.
+    try:
+        with read_snapshot(conn):
+            version = migrations.check_history(conn)
+            names = [row[0] for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name LIMIT 5")]
+    except migrations.SchemaMismatch as exc:
+        raise IncompatibleDatabase(
+            f"The conversation database {path} was written by a newer or different version of Ossian "
+            f"({exc}). It was left untouched: update Ossian to open it, or move the file elsewhere to start "
+            "a new one.", path) from exc
+    if version == 0 and names:
+        raise IncompatibleDatabase(
+            f"{path} is an SQLite database, but not Ossian's (it holds {', '.join(names)}). It was left "
+            "untouched: move it elsewhere and Ossian will start a new conversation database there.", path)
+
+
+def _mark_interrupted(conn: sqlite3.Connection) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    unfinished = "SELECT message_id FROM tool_calls WHERE state IN ('waiting_approval', 'running')"
+    # Look first without the write lock: on a clean start there is nothing to do.
+    if not conn.execute("SELECT 1 FROM messages WHERE status = 'streaming' LIMIT 1").fetchone() and \
+            not conn.execute(unfinished + " LIMIT 1").fetchone():
+        return (), ()
+    with write_transaction(conn):
+        message_ids = tuple(row[0] for row in conn.execute(
+            "SELECT id FROM messages WHERE status = 'streaming' ORDER BY id"))
+        conn.execute("UPDATE messages SET status = 'interrupted' WHERE status = 'streaming'")
+        tool_call_ids = tuple(row[0] for row in conn.execute(unfinished + " ORDER BY message_id"))
+        conn.execute(
+            "UPDATE tool_calls SET state = 'interrupted', error = coalesce(error, ?) "
+            "WHERE state IN ('waiting_approval', 'running')", (INTERRUPTED_TOOL_CALL_ERROR,))
+    return message_ids, tool_call_ids
