@@ -1,0 +1,129 @@
+"""The machine as the planner sees it: GPUs with free and total memory, system RAM, CPU cores.
+
+The truth is what llama.cpp itself sees: the probe child (`app.engine.probe`) lists ggml's devices through
+the bundled libraries. When that fails (llama.cpp cannot load, or the probe crashes in a driver), the
+GPUs are read the way the drivers publish them instead (`device_fallbacks`: NVML, AMD's sysfs files,
+macOS's memory size), and the machine says where its figures came from. System RAM comes from psutil.
+
+A machine can also be described rather than detected (`describe_machine`), which is how `ossian plan`
+answers "what could I run on a 24 GB card?".
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from dataclasses import dataclass, field
+from typing import Literal
+
+import psutil
+
+from app.engine.probe import ProbeReport, run_probe
+from app.planner import device_fallbacks
+
+DeviceKind = Literal["gpu", "igpu", "accel"]
+GIB = 2**30
+# Share of unified memory macOS lets the GPU use (its recommendedMaxWorkingSetSize): about 75% on
+# machines with more than 36 GB, about two thirds below (measured: 96 GiB of 128, 48 of 64).
+APPLE_WORKING_SET_LARGE = 0.75
+APPLE_WORKING_SET_SMALL = 2 / 3
+
+
+@dataclass(frozen=True)
+class Gpu:
+    name: str  # llama.cpp's device name, e.g. CUDA0, Metal, Vulkan1
+    description: str  # e.g. NVIDIA GeForce RTX 4090
+    kind: DeviceKind
+    memory_free: int
+    memory_total: int
+
+
+@dataclass(frozen=True)
+class Machine:
+    gpus: tuple[Gpu, ...]
+    ram_total: int
+    ram_available: int
+    unified_memory: bool = False  # GPU and CPU share one pool (Apple silicon, integrated GPUs)
+    gpu_offload: bool = True  # False: this llama.cpp build runs on the CPU only
+    physical_cores: int | None = None
+    runtime: str = ""  # llama.cpp and driver versions: a plan that worked is remembered per runtime
+    source: str = "llama.cpp"  # where the GPU figures came from: llama.cpp, nvml, sysfs, macos, described
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def usable_gpus(self) -> tuple[Gpu, ...]:
+        return self.gpus if self.gpu_offload else ()
+
+    @property
+    def gpu_label(self) -> str:
+        """The GPU(s) as a person would name them."""
+        gpus = self.usable_gpus
+        if not gpus:
+            return "CPU"
+        names = sorted({gpu.description or gpu.name for gpu in gpus})
+        label = " + ".join(names)
+        return f"{len(gpus)} × {label}" if len(gpus) > 1 and len(names) == 1 else label
+
+
+def detect_machine(probe: ProbeReport | None = None) -> Machine:
+    """This machine now. Re-run it to re-read free memory (the fallback ladder does, between steps)."""
+    probe = probe if probe is not None else run_probe()
+    memory = psutil.virtual_memory()
+    cores = psutil.cpu_count(logical=False) or psutil.cpu_count() or None
+    driver = device_fallbacks.driver_version()
+    if probe.error is None:
+        gpus = tuple(
+            Gpu(d.name, d.description, d.type, d.memory_free, d.memory_total)  # type: ignore[arg-type]
+            for d in probe.devices if d.type in ("gpu", "igpu", "accel"))
+        notes = () if probe.supports_gpu_offload else ("this llama.cpp build is CPU only",)
+        runtime = " / ".join(part for part in (f"llama.cpp {probe.llama_cpp}",
+                                               f"llama-cpp-python {probe.llama_cpp_python}", driver) if part)
+        return Machine(gpus=gpus, ram_total=memory.total, ram_available=memory.available,
+                       unified_memory=_unified(gpus), gpu_offload=probe.supports_gpu_offload,
+                       physical_cores=cores, runtime=runtime, source="llama.cpp", notes=notes)
+    found = device_fallbacks.detect_gpus()
+    gpus = tuple(Gpu(g.name, g.description, g.kind, g.memory_free, g.memory_total) for g in found.gpus)
+    if found.source == "macos":
+        gpus = (_apple_gpu(memory.total, memory.available),)
+    return Machine(gpus=gpus, ram_total=memory.total, ram_available=memory.available,
+                   unified_memory=_unified(gpus) or found.source == "macos", gpu_offload=bool(gpus),
+                   physical_cores=cores, runtime=driver, source=found.source or "psutil",
+                   notes=(probe.error or "the llama.cpp probe failed",
+                          f"GPU memory read from {found.source}" if gpus else "no GPU found"))
+
+
+def describe_machine(*, gpu_free: int | None = None, gpu_total: int | None = None, ram: int | None = None,
+                     unified: bool = False, cores: int | None = None, gpu_name: str = "") -> Machine:
+    """A machine as a person describes it. Missing RAM is this machine's; missing free GPU memory is the
+    total less a little for the desktop (0.5 GiB, or on unified memory what macOS keeps for itself)."""
+    memory = psutil.virtual_memory()
+    ram_total = ram if ram is not None else memory.total
+    ram_available = ram if ram is not None else memory.available
+    if unified:
+        total = gpu_total if gpu_total is not None else ram_total
+        free = gpu_free if gpu_free is not None else _apple_gpu(ram_total, ram_available).memory_free
+        gpus = (Gpu("GPU", gpu_name or "unified-memory GPU", "igpu", min(free, total), total),)
+    elif gpu_free is not None or gpu_total is not None:
+        total = gpu_total if gpu_total is not None else gpu_free
+        free = gpu_free if gpu_free is not None else max(0, total - GIB // 2)  # type: ignore[operator]
+        assert total is not None
+        gpus = (Gpu("GPU", gpu_name or f"{total / GIB:.0f} GiB GPU", "gpu", min(free, total), total),)
+    else:
+        gpus = ()
+    return Machine(gpus=gpus, ram_total=ram_total, ram_available=ram_available, unified_memory=unified,
+                   gpu_offload=bool(gpus), physical_cores=cores or psutil.cpu_count(logical=False),
+                   runtime="described", source="described")
+
+
+def _unified(gpus: tuple[Gpu, ...]) -> bool:
+    # Metal on Apple silicon reports a "gpu" over the shared memory; ggml calls integrated GPUs igpu
+    apple_silicon = sys.platform == "darwin" and platform.machine() == "arm64"
+    return bool(gpus) and (apple_silicon or all(gpu.kind == "igpu" or gpu.name.startswith(("Metal", "MTL"))
+                                                for gpu in gpus))
+
+
+def _apple_gpu(ram_total: int, ram_available: int) -> Gpu:
+    share = APPLE_WORKING_SET_LARGE if ram_total > 36 * 10**9 else APPLE_WORKING_SET_SMALL
+    working_set = int(ram_total * share)
+    chip = (platform.processor() or "Apple silicon") if sys.platform == "darwin" else "unified-memory GPU"
+    return Gpu("Metal", chip, "igpu", min(working_set, ram_available), working_set)

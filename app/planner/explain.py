@@ -1,0 +1,92 @@
+"""The plan in one sentence, with its numbers: what goes where, on which device, with which context.
+
+The model picker shows it as is, so it names things as a person would (the GPU's marketing name, GiB
+with one decimal, "32K" contexts) and always says why when the choice is not the obvious one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.planner.devices import Machine
+from app.planner.profile import GgufProfile
+from app.planner.sizes import GIB, Buffers, Layout, MemoryUse
+
+if TYPE_CHECKING:
+    from app.planner.plan import DeviceUse, PlanMode, PlanRequest
+
+KNOWN_SHAPES = {(24, 32): "gpt-oss-20b", (36, 128): "gpt-oss-120b"}
+
+
+def model_label(profile: GgufProfile) -> str:
+    h = profile.hparams
+    return KNOWN_SHAPES.get((h.n_blocks, h.n_experts), profile.name or profile.path.stem)
+
+
+def gib(n_bytes: float) -> str:
+    return f"{n_bytes / GIB:.1f} GiB"
+
+
+def context(n_ctx: int) -> str:
+    return f"{n_ctx // 1024}K" if n_ctx % 1024 == 0 else f"{n_ctx:,}-token"
+
+
+def placed(profile: GgufProfile, machine: Machine, mode: PlanMode, layout: Layout, use: MemoryUse,
+           n_ctx: int, kv_type: str) -> str:
+    name, gpu, n = model_label(profile), machine.gpu_label, profile.hparams.n_blocks
+    free = sum(g.memory_free for g in machine.usable_gpus)
+    gpu_use = f"{gib(use.gpu.total)} of {gib(free)} free"
+    in_ram = f"{gib(use.host.total)} of {gib(machine.ram_available)} available RAM"
+    ctx = f"a {context(n_ctx)} context" + (" (q8_0 KV cache)" if kv_type == "q8_0" else "")
+    if mode == "gpu":
+        return f"All of {name} runs on the {gpu} ({gpu_use}) with {ctx}."
+    if mode == "hybrid":
+        blocks = len(layout.cpu_expert_blocks)
+        return (f"{name} runs on the {gpu} with the experts of {blocks} of its {n} blocks kept in RAM "
+                f"because the whole model does not fit ({gpu_use} on the GPU; {in_ram}), with {ctx}.")
+    return (f"Only {layout.n_gpu_blocks} of {name}'s {n} blocks fit on the {gpu} ({gpu_use}); the rest runs "
+            f"on the CPU ({in_ram}), with {ctx}, so answers will be slow.")
+
+
+def on_cpu(profile: GgufProfile, machine: Machine, reason: str, use: MemoryUse, n_ctx: int) -> str:
+    return (f"{reason}: {model_label(profile)} runs on the CPU using {gib(use.host.total)} of "
+            f"{gib(machine.ram_available)} available RAM, with a {context(n_ctx)} context.")
+
+
+def unified(profile: GgufProfile, machine: Machine, use: MemoryUse, pool: int, n_ctx: int) -> str:
+    need = use.gpu.total + use.host.total
+    return (f"All of {model_label(profile)} runs on the {machine.gpu_label} in unified memory "
+            f"({gib(need)} of the {gib(pool)} it can use), with a {context(n_ctx)} context.")
+
+
+def why_cpu(machine: Machine, request: PlanRequest) -> str:
+    if request.cpu_only:
+        return "Asked to use the CPU only"
+    if machine.source == "described":
+        return "CPU only (no GPU described)"
+    if not machine.gpu_offload and machine.source == "llama.cpp":
+        return "This llama.cpp build is CPU only"
+    return "CPU only (no GPU that llama.cpp can use)"
+
+
+def gpu_too_small(machine: Machine) -> str:
+    free = sum(g.memory_free for g in machine.usable_gpus)
+    return f"The {machine.gpu_label} has too little free memory to help ({gib(free)} free)"
+
+
+def too_big(profile: GgufProfile, machine: Machine, devices: tuple[DeviceUse, ...], host: Buffers,
+            suggestion: str | None, pool: int | None) -> str:
+    name = model_label(profile)
+    gpu_part = sum(d.predicted.total for d in devices)
+    need = gpu_part + host.total
+    if pool is not None:
+        where = f"the {gib(pool)} of unified memory the GPU can use"
+    elif devices:
+        free = sum(d.memory_free for d in devices)
+        where = (f"{gib(free)} free on the {machine.gpu_label} plus {gib(machine.ram_available)} of RAM "
+                 f"(it would need {gib(host.total)} of RAM)")
+    else:
+        where = f"{gib(machine.ram_available)} of available RAM"
+    advice = (f"; try {suggestion}" if suggestion
+              else "; close other programs or use a machine with more memory")
+    return f"{name} does not fit this machine: it needs about {gib(need)}, and there is {where}{advice}."

@@ -1,0 +1,241 @@
+"""Reading one GGUF file's header: metadata and tensor infos, never the tensor data.
+
+The format's definitions (magic, versions, value types, tensor types and their block sizes) come from the
+`gguf` package. The walk itself is done here with `struct` over a memory map, because
+`gguf.GGUFReader` builds numpy views for every string: measured on this machine, 9.6 s for the 20b shape
+twin's header and 36 s for a header with the published files' 201,088 tokens and 446,189 merges, where
+this walk takes 0.1 s and 0.2 s.
+Long arrays (the vocabulary, the merges) are skipped and kept only as their length; the planner needs
+nothing else from them.
+
+Every way the file can be wrong ends in a `ModelFileError` that says which file and what to do.
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gguf
+
+from app.planner.errors import ModelFileError
+
+# Arrays longer than this are kept as ArraySummary: nothing the planner reads is that long.
+MAX_KEPT_ARRAY = 4096
+
+_SCALAR_FORMATS: dict[int, str] = {
+    gguf.GGUFValueType.UINT8: "<B", gguf.GGUFValueType.INT8: "<b",
+    gguf.GGUFValueType.UINT16: "<H", gguf.GGUFValueType.INT16: "<h",
+    gguf.GGUFValueType.UINT32: "<I", gguf.GGUFValueType.INT32: "<i",
+    gguf.GGUFValueType.UINT64: "<Q", gguf.GGUFValueType.INT64: "<q",
+    gguf.GGUFValueType.FLOAT32: "<f", gguf.GGUFValueType.FLOAT64: "<d",
+    gguf.GGUFValueType.BOOL: "<?",
+}
+_STRING = int(gguf.GGUFValueType.STRING)
+_ARRAY = int(gguf.GGUFValueType.ARRAY)
+
+
+@dataclass(frozen=True)
+class ArraySummary:
+    """A long metadata array, kept only as its element type and length."""
+
+    item_type: int
+    length: int
+
+
+@dataclass(frozen=True)
+class TensorEntry:
+    """One tensor info: dims in ggml order (the fastest-varying first), offset from the data start."""
+
+    name: str
+    dims: tuple[int, ...]
+    ggml_type: int
+    offset: int
+    nbytes: int
+
+    @property
+    def type_name(self) -> str:
+        return gguf.GGMLQuantizationType(self.ggml_type).name
+
+
+@dataclass(frozen=True)
+class GgufHeader:
+    path: Path
+    version: int
+    metadata: dict[str, Any]
+    tensors: tuple[TensorEntry, ...]
+    data_offset: int  # where the tensor data starts, from the start of the file
+    file_size: int
+
+    @property
+    def data_end(self) -> int:
+        """The size the file must have at least: the end of its last tensor."""
+        return self.data_offset + max((t.offset + t.nbytes for t in self.tensors), default=0)
+
+
+class _Truncated(Exception):
+    """The header runs past the end of the file."""
+
+
+class _Cursor:
+    def __init__(self, buffer: mmap.mmap) -> None:
+        self.buffer = buffer
+        self.size = len(buffer)
+        self.pos = 0
+
+    def unpack(self, fmt: str) -> Any:
+        size = struct.calcsize(fmt)
+        if self.pos + size > self.size:
+            raise _Truncated
+        (value,) = struct.unpack_from(fmt, self.buffer, self.pos)
+        self.pos += size
+        return value
+
+    def string(self) -> str:
+        length = self.unpack("<Q")
+        if self.pos + length > self.size:
+            raise _Truncated
+        raw = self.buffer[self.pos:self.pos + length]
+        self.pos += length
+        return raw.decode("utf-8", errors="replace")
+
+    def skip_strings(self, count: int) -> None:
+        buffer, pos, size, unpack_from = self.buffer, self.pos, self.size, struct.unpack_from
+        for _ in range(count):
+            if pos + 8 > size:
+                raise _Truncated
+            pos += 8 + unpack_from("<Q", buffer, pos)[0]
+        if pos > size:
+            raise _Truncated
+        self.pos = pos
+
+    def skip(self, nbytes: int) -> None:
+        if self.pos + nbytes > self.size:
+            raise _Truncated
+        self.pos += nbytes
+
+
+def read_header(path: Path) -> GgufHeader:
+    """Read the header of one GGUF file (one part of a split model)."""
+    try:
+        with open(path, "rb") as file:
+            size = file.seek(0, 2)
+            if size == 0:
+                raise ModelFileError(path, "not_gguf", f"{path.name} is empty (0 bytes), not a model file. "
+                                                       "Download or copy it again.")
+            with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as buffer:
+                return _parse(path, buffer, size)
+    except ModelFileError:
+        raise
+    except IsADirectoryError:
+        raise ModelFileError(path, "unreadable",
+                             f"{path} is a folder; choose the .gguf file inside it.") from None
+    except PermissionError:
+        raise ModelFileError(path, "unreadable",
+                             f"Ossian may not read {path}: check the file's permissions.") from None
+    except FileNotFoundError:
+        raise ModelFileError(path, "missing", f"There is no file at {path}.") from None
+    except OSError as exc:
+        raise ModelFileError(path, "unreadable",
+                             f"{path} could not be read: {exc.strerror or exc}.") from None
+
+
+def _parse(path: Path, buffer: mmap.mmap, size: int) -> GgufHeader:
+    cursor = _Cursor(buffer)
+    try:
+        magic = buffer[:4]
+        if len(magic) < 4 or struct.unpack("<I", magic)[0] != gguf.GGUF_MAGIC:
+            raise ModelFileError(path, "not_gguf", _not_gguf_message(path, bytes(buffer[:64])))
+        cursor.skip(4)
+        version = cursor.unpack("<I")
+        if version & 0xFFFF == 0:
+            raise ModelFileError(path, "unsupported", f"{path.name} is a big-endian GGUF file; Ossian reads "
+                                                      "little-endian GGUF files (the usual kind) only.")
+        if version not in (2, 3):
+            raise ModelFileError(path, "unsupported", f"{path.name} is GGUF version {version}; this "
+                                                      "Ossian reads versions 2 and 3. Update Ossian.")
+        n_tensors = cursor.unpack("<Q")
+        n_kv = cursor.unpack("<Q")
+        metadata: dict[str, Any] = {}
+        for _ in range(n_kv):
+            key = cursor.string()
+            metadata[key] = _value(cursor, cursor.unpack("<I"), path)
+        infos = []
+        for _ in range(n_tensors):
+            name = cursor.string()
+            n_dims = cursor.unpack("<I")
+            if n_dims > 8:
+                raise ModelFileError(path, "damaged", f"{path.name} is damaged: tensor {name} claims "
+                                                      f"{n_dims} dimensions. Download it again.")
+            dims = tuple(cursor.unpack("<Q") for _ in range(n_dims))
+            infos.append((name, dims, cursor.unpack("<I"), cursor.unpack("<Q")))
+    except _Truncated:
+        raise ModelFileError(path, "truncated", f"{path.name} ends inside its header ({size:,} bytes): "
+                                                "the download or copy was cut short. Download it "
+                                                "again.") from None
+    alignment = metadata.get(gguf.Keys.General.ALIGNMENT, gguf.GGUF_DEFAULT_ALIGNMENT)
+    if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
+        raise ModelFileError(path, "damaged", f"{path.name} is damaged: its alignment ({alignment}) is not a "
+                                              "power of two. Download it again.")
+    data_offset = -(-cursor.pos // alignment) * alignment
+    tensors = tuple(_tensor(path, *info) for info in infos)
+    return GgufHeader(path=path, version=version, metadata=metadata, tensors=tensors,
+                      data_offset=data_offset, file_size=size)
+
+
+def _value(cursor: _Cursor, value_type: int, path: Path) -> Any:
+    if value_type == _STRING:
+        return cursor.string()
+    scalar = _SCALAR_FORMATS.get(value_type)
+    if scalar is not None:
+        return cursor.unpack(scalar)
+    if value_type == _ARRAY:
+        item_type = cursor.unpack("<I")
+        length = cursor.unpack("<Q")
+        if length <= MAX_KEPT_ARRAY:
+            return [_value(cursor, item_type, path) for _ in range(length)]
+        if item_type == _STRING:
+            cursor.skip_strings(length)
+        elif item_type in _SCALAR_FORMATS:
+            cursor.skip(length * struct.calcsize(_SCALAR_FORMATS[item_type]))
+        else:  # arrays of arrays: no model Ossian runs has long ones; walk them
+            for _ in range(length):
+                _value(cursor, item_type, path)
+        return ArraySummary(item_type, length)
+    raise ModelFileError(path, "damaged", f"{path.name} is damaged: a metadata value has unknown type "
+                                          f"{value_type}. Download it again.")
+
+
+def _tensor(path: Path, name: str, dims: tuple[int, ...], ggml_type: int, offset: int) -> TensorEntry:
+    try:
+        block, type_size = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType(ggml_type)]
+    except (ValueError, KeyError):
+        raise ModelFileError(path, "unsupported", f"{path.name} stores tensor {name} in type {ggml_type}, "
+                                                  "which this version of Ossian does not know. Update "
+                                                  "Ossian or use another quantization.") from None
+    n_elements = 1
+    for dim in dims:
+        n_elements *= dim
+    if dims and dims[0] % block:
+        raise ModelFileError(path, "damaged", f"{path.name} is damaged: tensor {name} has rows of {dims[0]} "
+                                              f"values, not a multiple of its type's block of {block}.")
+    return TensorEntry(name=name, dims=dims, ggml_type=ggml_type, offset=offset,
+                       nbytes=n_elements // block * type_size)
+
+
+def _not_gguf_message(path: Path, start: bytes) -> str:
+    head = start.lstrip().lower()
+    if head.startswith((b"<!doctype", b"<html", b"<?xml")):
+        hint = "it is a web page: a download probably saved an error page instead of the model"
+    elif head.startswith(b"{"):
+        hint = "it is JSON text, perhaps a configuration file or an error message from a server"
+    elif head.startswith(b"version https://git-lfs"):
+        hint = "it is a Git LFS pointer, not the model itself: fetch the real file with `git lfs pull`"
+    elif len(start) >= 9 and start[8:9] == b"{":
+        hint = "it looks like a safetensors file; Ossian needs the GGUF conversion"
+    else:
+        hint = "it does not start with the GGUF signature"
+    return f"{path.name} is not a GGUF model file: {hint}. Choose a .gguf file of gpt-oss."

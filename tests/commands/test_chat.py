@@ -1,0 +1,89 @@
+"""`ossian chat`, run as a real process against the tiny gpt-oss model (and bad inputs)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.engine.conftest import ANALYSIS_THEN_FINAL, TOOL_CALL
+
+WORDS = r"[a-z ]{3,20}"
+
+
+def ossian(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, input=stdin,
+                          timeout=120)
+
+
+@pytest.fixture(scope="module")
+def grammars(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("grammars")
+    files = {"final": ANALYSIS_THEN_FINAL, "tool": TOOL_CALL, "broken": "root ::= (", "empty": "  \n"}
+    for name, text in files.items():
+        (folder / f"{name}.gbnf").write_text(text, encoding="utf-8")
+    return {name: folder / f"{name}.gbnf" for name in files}
+
+
+def chat(model: Path, *args: str) -> list[str]:
+    return ["chat", "--model", str(model), "--ctx", "4096", "--threads", "1", "--seed", "9", *args]
+
+
+def test_answer_on_stdout_reasoning_and_stats_on_stderr(tiny_model_path: Path, grammars: dict) -> None:
+    done = ossian(*chat(tiny_model_path, "--grammar", str(grammars["final"]), "--show-reasoning", "--stats",
+                        "What", "is", "<|start|>", "two", "plus", "two?"))
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(WORDS + "\n", done.stdout)
+    assert re.search(r"\[analysis\]\n" + WORDS + "\n", done.stderr)
+    stats = re.search(r"stats: stopped by (\w+); prompt ([\d,]+) tokens \(0 reused, ([\d,]+) evaluated\)",
+                      done.stderr)
+    assert stats and stats[1] in ("return", "call", "eog") and stats[2] == stats[3]
+
+
+def test_reasoning_stays_hidden_unless_asked(tiny_model_path: Path, grammars: dict) -> None:
+    done = ossian(*chat(tiny_model_path, "--grammar", str(grammars["final"]), "hello"))
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(WORDS + "\n", done.stdout)
+    assert "[analysis]" not in done.stderr and "stats:" not in done.stderr
+
+
+def test_prompt_from_stdin_and_a_turn_without_final(tiny_model_path: Path, grammars: dict) -> None:
+    done = ossian(*chat(tiny_model_path, "--grammar", str(grammars["tool"]), "-"), stdin="What time is it?")
+    assert done.returncode == 0, done.stderr
+    assert "the model calls functions.get_time" in done.stderr
+    assert "no final answer" in done.stderr
+    assert re.fullmatch(WORDS + "\n", done.stdout)  # its analysis, flagged on stderr
+
+
+@pytest.mark.parametrize(("case", "expected"), [
+    ("missing", "There is no file at"),
+    ("other", "is a llama model"),
+    ("broken", "The grammar could not be used"),
+    ("empty", "is empty"),
+    ("no-grammar-file", "Cannot read the grammar file"),
+])
+def test_failures_exit_non_zero_with_a_message(tiny_model_path: Path, other_architecture_model_path: Path,
+                                               grammars: dict, tmp_path: Path, case: str,
+                                               expected: str) -> None:
+    args = {
+        "missing": chat(tmp_path / "nothing.gguf", "hi"),
+        "other": chat(other_architecture_model_path, "hi"),
+        "broken": chat(tiny_model_path, "--grammar", str(grammars["broken"]), "hi"),
+        "empty": chat(tiny_model_path, "--grammar", str(grammars["empty"]), "hi"),
+        "no-grammar-file": chat(tiny_model_path, "--grammar", str(tmp_path / "none.gbnf"), "hi"),
+    }[case]
+    done = ossian(*args)
+    assert done.returncode == 1
+    assert done.stderr.startswith("ossian: ") and expected in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_usage_errors_exit_2(tiny_model_path: Path) -> None:
+    done = ossian(*chat(tiny_model_path, "--max-tokens", "0", "hi"))
+    assert done.returncode == 2 and "--max-tokens" in done.stderr
+    done = ossian(*chat(tiny_model_path, " "))
+    assert done.returncode == 2 and "prompt is empty" in done.stderr

@@ -1,0 +1,18 @@
+"""The planner's public surface is pinned: other rooms import these names and nothing else."""
+
+from __future__ import annotations
+
+import app.planner
+
+EXPECTED = [
+    "Attempt", "BlockBytes", "Buffers", "ContextOption", "DeviceUse", "GgufProfile", "Gpu", "Hyperparameters",
+    "LadderResult", "LoadFailed", "Machine", "ModelFileError", "Plan", "PlanRequest", "RememberedPlans",
+    "Tightening", "context_option", "describe_machine", "detect_machine", "load_with_fallback", "make_plan",
+    "max_context", "read_profile",
+]
+
+
+def test_public_names() -> None:
+    assert sorted(app.planner.__all__) == sorted(EXPECTED)
+    for name in EXPECTED:
+        assert getattr(app.planner, name).__module__.startswith("app.planner.")
