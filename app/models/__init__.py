@@ -1,0 +1,81 @@
+"""The models room: the catalog, the local library, downloads from the Hugging Face Hub, local imports.
+
+Only `app.models.hub` imports huggingface_hub, and only when the user starts a download or a search;
+nothing here touches the network at import, at start-up or while listing. Public surface (pinned by
+tests/models/test_public_api.py):
+
+- catalog: `load_catalog() -> Catalog` (`.entries`, `.get(id)`), `CatalogEntry`;
+- advice: `assess_fit(entry, machine) -> Fit`, `recommend(entries, machine)`, with the planner's `Machine`
+  (`app.planner.detect_machine()`);
+- library: `Library(models_dir)` (`.list()`, `.get(id)`, `.find(name)`, `.remove(id)`), `InstalledModel`;
+- import: `import_model(path, library, copy=False)`;
+- downloads: `DownloadManager(models_dir, access)` (`.start(request)`, `.resume/.pause/.cancel(id)`,
+  `.downloads()`, `.add_listener(fn)`, `.shutdown()`), `Download`, `DownloadRequest`,
+  `DownloadProgress`, `DownloadState`;
+- the Hub: `HubAccess(settings, tokens)` (`.policy()`, `.search(query)`), `network_policy(settings)`,
+  `TokenStore` (`.set(token) -> TokenSaveResult`, `.get()`, `.clear()`);
+- errors: `ModelsError` and its kinds; sizes and times for people: `format_bytes`, `format_speed`,
+  `format_duration`.
+"""
+
+from app.models.access import HubAccess
+from app.models.catalog import Catalog, CatalogEntry, load_catalog
+from app.models.download import Download, DownloadManager, DownloadProgress, DownloadState
+from app.models.download_plan import DownloadRequest
+from app.models.errors import (
+    CatalogError,
+    FileSelectionError,
+    HubAccessDenied,
+    HubNotFound,
+    HubUnreachable,
+    IntegrityError,
+    ModelsError,
+    NetworkDisabled,
+    NotEnoughDisk,
+    NotUsable,
+    TokenError,
+    UnknownModel,
+)
+from app.models.fit import Fit, assess_fit, recommend
+from app.models.humanize import format_bytes, format_duration, format_speed
+from app.models.importer import import_model
+from app.models.library import InstalledModel, Library
+from app.models.policy import NetworkPolicy, network_policy
+from app.models.tokens import TokenSaveResult, TokenStore
+
+__all__ = [
+    "Catalog",
+    "CatalogEntry",
+    "CatalogError",
+    "Download",
+    "DownloadManager",
+    "DownloadProgress",
+    "DownloadRequest",
+    "DownloadState",
+    "FileSelectionError",
+    "Fit",
+    "HubAccess",
+    "HubAccessDenied",
+    "HubNotFound",
+    "HubUnreachable",
+    "InstalledModel",
+    "IntegrityError",
+    "Library",
+    "ModelsError",
+    "NetworkDisabled",
+    "NetworkPolicy",
+    "NotEnoughDisk",
+    "NotUsable",
+    "TokenError",
+    "TokenSaveResult",
+    "TokenStore",
+    "UnknownModel",
+    "assess_fit",
+    "format_bytes",
+    "format_duration",
+    "format_speed",
+    "import_model",
+    "load_catalog",
+    "network_policy",
+    "recommend",
+]

@@ -1,0 +1,54 @@
+"""Is this GGUF a gpt-oss model Ossian can run? The planner's profile reader answers; this maps its answer.
+
+Used after a download (before the files are registered) and on import. The header walk, the split-set
+search from any part and the error wording all belong to the planner (`read_profile`); this module
+turns its `ModelFileError` into the models room's `NotUsable` and keeps what the library records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.models.errors import NotUsable
+from app.models.naming import model_stem, quantization_from_name
+
+
+@dataclass(frozen=True)
+class ModelHeader:
+    path: Path  # the file to load: the first part of a split model
+    parts: tuple[Path, ...]
+    size: int
+    name: str
+    quantization: str | None
+
+
+def inspect_model(path: Path) -> ModelHeader:
+    """Check the header of a model (any part of a split set); `NotUsable` says what is wrong."""
+    # Imported here: the planner brings gguf and numpy, which listing models at start-up never needs.
+    from app.planner import ModelFileError, read_profile
+
+    try:
+        profile = read_profile(path)
+    except ModelFileError as exc:
+        raise NotUsable(exc.message) from None
+    return ModelHeader(
+        path=profile.path,
+        parts=profile.parts,
+        size=profile.file_bytes,
+        name=model_stem(profile.path.name),
+        quantization=quantization_from_name(profile.path.name) or _file_type_label(profile.file_type),
+    )
+
+
+def _file_type_label(file_type: int | None) -> str | None:
+    """llama.cpp's file type as a label (MOSTLY_MXFP4_MOE -> MXFP4_MOE) for names that carry none."""
+    if file_type is None:
+        return None
+    import gguf
+
+    try:
+        name = gguf.LlamaFileType(file_type).name
+    except ValueError:
+        return None
+    return name.removeprefix("MOSTLY_").removeprefix("ALL_")
