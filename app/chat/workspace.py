@@ -18,7 +18,7 @@ from pathlib import Path
 from app.chat.events import ChatListener
 from app.chat.session import ChatSession, SessionOptions
 from app.engine.interface import Engine, ModelInfo
-from app.models import Library
+from app.models import DownloadManager, HubAccess, Library
 from app.paths import AppPaths, app_paths
 from app.planner import (
     Attempt,
@@ -78,6 +78,7 @@ class Workspace:
         self._engine_factory = engine_factory
         self._read_machine = read_machine
         self._engine: Engine | None = None
+        self._downloads: DownloadManager | None = None
         self._machine: Machine | None = None
         self._loaded: LoadedModel | None = None
         self._lock = threading.Lock()
@@ -91,6 +92,19 @@ class Workspace:
     def notices(self) -> tuple[str, ...]:
         """What opening the store had to say (a damaged database set aside, interrupted answers)."""
         return tuple(self.store.report.notices)
+
+    # ----------------------------------------------------------------------------------- downloads
+
+    @property
+    def downloads(self) -> DownloadManager:
+        """The one download manager of the models folder (made on first use: nothing runs before)."""
+        with self._lock:
+            if self._downloads is None:
+                # The policy is read from these settings on every request, so "never use the network"
+                # takes effect at once.
+                access = HubAccess(settings=lambda: self.settings)
+                self._downloads = DownloadManager(self.paths.models, access, library=self.library)
+            return self._downloads
 
     # -------------------------------------------------------------------------------------- engine
 
@@ -162,6 +176,9 @@ class Workspace:
     def close(self) -> None:
         with self._lock:
             engine, self._engine = self._engine, None
+            downloads, self._downloads = self._downloads, None
+        if downloads is not None:
+            downloads.shutdown()  # running downloads pause and resume at the next start
         if engine is not None:
             engine.close()
         self.store.close()
