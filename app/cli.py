@@ -1,9 +1,9 @@
 """The `ossian` command: starts the GUI with no arguments, dispatches subcommands otherwise.
 
 Each subcommand lives in its own module under `app/commands/` and registers itself with `register()`;
-this module only builds the parser, sets up logging and hands over. Two hidden first arguments turn
-the process into a child of the app instead (`--worker`, `--worker-probe`): the engine starts its
-worker as the same executable, so it works the same from a checkout and from a frozen build.
+this module only builds the parser, sets up logging and hands over. Hidden first arguments turn the
+process into a child of the app instead (`--worker`, `--worker-probe`, `--python-sandbox`): children
+start as the same executable, so they work the same from a checkout and from a frozen build.
 """
 
 from __future__ import annotations
@@ -18,11 +18,17 @@ from app import __version__
 from app.commands import CommandError, UsageError
 from app.engine.spawn import PROBE_FLAG, WORKER_FLAG
 
+SANDBOX_FLAG = "--python-sandbox"  # app.tools.sandbox.CHILD_FLAG, not imported: start-up stays light
+
 log = logging.getLogger(__name__)
 
 # Subcommands in the order `ossian --help` lists them; each module has register(subparsers).
 COMMAND_MODULES: tuple[str, ...] = (
     "app.commands.doctor",
+    "app.commands.chat",
+    "app.commands.models",
+    "app.commands.harmony",
+    "app.commands.plan",
 )
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +56,10 @@ def _run_child(argv: Sequence[str]) -> int | None:
         from app.engine.worker_probe import main as probe_main
 
         return probe_main(list(argv[1:]))
+    if argv[0] == SANDBOX_FLAG:  # frozen builds start the python tool's sandbox this way
+        from app.tools.sandbox_child import main as sandbox_main
+
+        return sandbox_main(list(argv[1:]))
     return None
 
 

@@ -6,6 +6,7 @@ No test may touch the real user folders or need a display.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +33,19 @@ def ossian_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     monkeypatch.setenv("OSSIAN_HOME", str(home))
     monkeypatch.delenv("OSSIAN_MODELS_DIR", raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path() -> Path:
+    """The tiny gpt-oss GGUF (real llama.cpp, random weights, Harmony specials at made-up ids)."""
+    from tests.fixtures.tiny_models import tiny_gpt_oss_model
+
+    return tiny_gpt_oss_model()
+
+
+@pytest.fixture(scope="session")
+def other_architecture_model_path() -> Path:
+    """A tiny GGUF of the llama architecture: valid, loadable, and not a gpt-oss model."""
+    from tests.fixtures.tiny_models import tiny_llama_model
+
+    return tiny_llama_model()

@@ -56,3 +56,10 @@ def test_unknown_command_is_a_usage_error() -> None:
     done = ossian("frobnicate")
     assert done.returncode == 2
     assert "invalid choice" in done.stderr
+
+
+def test_child_flags_match_their_owners() -> None:
+    from app import cli
+    from app.tools import CHILD_FLAG
+
+    assert cli.SANDBOX_FLAG == CHILD_FLAG

@@ -26,6 +26,7 @@ ErrorKind = Literal[
     "busy",       # a request came while another was running
     "not_loaded",  # generate/count before a model was loaded
     "grammar",    # the GBNF grammar did not parse
+    "too_long",   # the prompt does not fit the context the model was loaded with
     "protocol",   # the two sides disagree about messages (a bug)
     "internal",   # anything else
 ]
@@ -60,6 +61,9 @@ class SamplingSettings:
     repeat_penalty: float = 1.0
     seed: int | None = None
     max_tokens: int | None = None  # None: until a stop token or the context is full
+    # Special tokens (by text) never to sample, e.g. ("<|return|>", "<|endoftext|>") so that a grammar
+    # that ends in a tool call can only be closed by <|call|>.
+    suppress_specials: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,11 +75,17 @@ class GenerateRequest:
 
 @dataclass(frozen=True)
 class BufferSize:
-    """One buffer llama.cpp allocated: kind is 'model', 'kv' or 'compute'; device e.g. 'CPU', 'CUDA0'."""
+    """One buffer llama.cpp allocated, as its log reported it (to 0.01 MiB).
+
+    kind is 'model', 'kv', 'compute' or 'output'; device is llama.cpp's buffer name, e.g. 'CPU',
+    'CPU_Mapped' (the mmapped file), 'CPU_REPACK', 'CUDA0', 'CUDA_Host'; label tells apart buffers of
+    one kind and device, e.g. 'non-SWA' and 'SWA' for the two KV caches of gpt-oss.
+    """
 
     kind: str
     device: str
     bytes: int
+    label: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,222 @@
+"""`ossian chat`: one question to a local gpt-oss model, answered on stdout, from the command line.
+
+The prompt is rendered with `app.harmony` (a system message with the reasoning effort and today's date,
+then the user's message), streamed through the engine worker, and parsed token by token: the `final`
+channel goes to stdout as it arrives; reasoning (and preambles) go to stderr with `--show-reasoning`; the
+statistics go to stderr with `--stats`. `--grammar FILE` constrains the output with GBNF (it may name
+Harmony specials such as `<|channel|>`). Any failure exits non-zero with a message saying what to do.
+
+The load plan: until the planner decides, a CPU plan with `--ctx` tokens of context (default 8,192, or
+the model's training length if that is smaller). `default_plan` is the seam where the planner plugs in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from app.commands import CommandError, UsageError
+from app.engine.client import WorkerEngine
+from app.engine.interface import (
+    Done,
+    EngineError,
+    EngineFailure,
+    GenerateRequest,
+    Generation,
+    LoadPlan,
+    SamplingSettings,
+    TokenEvent,
+)
+from app.harmony import (
+    SYSTEM,
+    USER,
+    DisplayKind,
+    Message,
+    MessageEnded,
+    MessageStarted,
+    ReasoningEffort,
+    StreamParser,
+    SystemContent,
+    TextDelta,
+    display_kind,
+    render_conversation,
+    turn_answer,
+)
+from app.planner.errors import ModelFileError
+from app.planner.profile import read_profile
+
+DEFAULT_CTX = 8192
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "chat", help="ask a local gpt-oss model one question and print its answer",
+        description="Ask a gpt-oss GGUF model one question. The answer goes to stdout; reasoning (with "
+                    "--show-reasoning) and statistics (with --stats) go to stderr.")
+    parser.add_argument("--model", required=True, metavar="PATH", help="the gpt-oss .gguf file")
+    parser.add_argument("--effort", choices=[e.value for e in ReasoningEffort], default="medium",
+                        help="reasoning effort written into the system message (default: medium)")
+    parser.add_argument("--show-reasoning", action="store_true", help="print the reasoning to stderr")
+    parser.add_argument("--grammar", metavar="FILE", help="a GBNF grammar the output must follow")
+    parser.add_argument("--ctx", type=int, metavar="TOKENS",
+                        help=f"context length to load the model with (default: {DEFAULT_CTX:,} or the "
+                             "model's training length if smaller)")
+    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: the physical cores)")
+    parser.add_argument("--max-tokens", type=int, metavar="N", help="stop after N generated tokens")
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
+    parser.add_argument("--seed", type=int, help="sampling seed, for repeatable output")
+    parser.add_argument("--stats", action="store_true", help="print token counts and speeds to stderr")
+    parser.add_argument("prompt", nargs="+", metavar="PROMPT", help="the question (- reads standard input)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    prompt = _prompt_text(args.prompt)
+    grammar = _grammar_text(args.grammar)
+    if args.ctx is not None and args.ctx < 256:
+        raise UsageError("--ctx must be at least 256 tokens")
+    if args.max_tokens is not None and args.max_tokens < 1:
+        raise UsageError("--max-tokens must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        raise UsageError("--threads must be at least 1")
+    plan = default_plan(args.model, args.ctx, args.threads)
+    messages = [
+        Message(SYSTEM, SystemContent(reasoning_effort=ReasoningEffort(args.effort),
+                                      conversation_start_date=datetime.date.today().isoformat())),
+        Message(USER, prompt),
+    ]
+    request = GenerateRequest(
+        segments=tuple(render_conversation(messages)),
+        sampling=SamplingSettings(temperature=args.temperature, seed=args.seed, max_tokens=args.max_tokens),
+        grammar=grammar,
+    )
+    engine = WorkerEngine()
+    try:
+        try:
+            info = engine.load(plan).result()
+        except EngineFailure as exc:
+            raise CommandError(exc.error.message) from None
+        printer = AnswerPrinter(sys.stdout, sys.stderr if args.show_reasoning else None)
+        parser = StreamParser(info.special_ids)
+        generation = engine.generate(request)
+        try:
+            outcome = _stream(generation, parser, printer)
+        except KeyboardInterrupt:
+            generation.cancel()
+            raise
+    finally:
+        engine.close()
+    if isinstance(outcome, EngineError):
+        raise CommandError(outcome.message)
+    printer.finish(parser.messages)
+    if args.stats:
+        print(format_stats(outcome), file=sys.stderr)
+    return 0
+
+
+def default_plan(model_path: str, ctx: int | None, threads: int | None = None) -> LoadPlan:
+    """The CPU plan `ossian chat` loads with until the planner chooses one (its seam)."""
+    try:
+        profile = read_profile(model_path)
+    except ModelFileError as exc:
+        raise CommandError(exc.message) from None
+    n_ctx = ctx if ctx is not None else min(DEFAULT_CTX, profile.hparams.n_ctx_train)
+    return LoadPlan(model_path=str(profile.path), n_ctx=n_ctx, n_threads=threads)
+
+
+def format_stats(done: Done) -> str:
+    return (f"stats: stopped by {done.reason}; prompt {done.prompt_tokens:,} tokens "
+            f"({done.reused_tokens:,} reused, {done.evaluated_tokens:,} evaluated) in "
+            f"{done.prompt_seconds:.2f} s; first token after {done.time_to_first_token_s:.2f} s; "
+            f"{done.generated_tokens:,} tokens generated at {done.tokens_per_second:.1f} tokens/s")
+
+
+@dataclass
+class AnswerPrinter:
+    """Writes `final` text to `answer` as it streams, reasoning and preambles to `reasoning` (if any)."""
+
+    answer: TextIO
+    reasoning: TextIO | None
+    _kinds: dict[int, DisplayKind] = field(default_factory=dict)
+    _answered: bool = False
+    _last: str = ""
+
+    def on_event(self, event: MessageStarted | TextDelta | MessageEnded) -> None:
+        kinds = self._kinds
+        if isinstance(event, MessageStarted):
+            message = Message(event.role, name=event.name, channel=event.channel, recipient=event.recipient)
+            kinds[event.index] = display_kind(message)
+            if kinds[event.index] == DisplayKind.TOOL_CALL:
+                self._note(f"[the model calls {event.recipient}; `ossian chat` runs no tools]")
+            elif self.reasoning is not None and kinds[event.index] != DisplayKind.ANSWER:
+                self._note(f"[{event.channel or 'message'}]")
+        elif isinstance(event, TextDelta):
+            kind = kinds.get(event.index)
+            if kind == DisplayKind.ANSWER:
+                self._write_answer(event.text)
+            elif kind in (DisplayKind.THINKING, DisplayKind.PREAMBLE) and self.reasoning is not None:
+                self.reasoning.write(event.text)
+                self.reasoning.flush()
+        elif isinstance(event, MessageEnded) and self.reasoning is not None \
+                and kinds.get(event.index) != DisplayKind.ANSWER:
+            self.reasoning.write("\n")
+
+    def finish(self, messages: list[Message]) -> None:
+        if not self._answered:
+            answer = turn_answer(messages)
+            if answer is None:
+                raise CommandError("The model ended its turn without an answer. Try again, or ask "
+                                   "differently.")
+            print("ossian: the model gave no final answer; this is its last message "
+                  f"(channel {answer.channel or 'none'}):", file=sys.stderr)
+            self._write_answer(answer.text)
+        if not self._last.endswith("\n"):
+            self.answer.write("\n")
+        self.answer.flush()
+
+    def _write_answer(self, text: str) -> None:
+        if text:
+            self._answered = True
+            self._last = text
+            self.answer.write(text)
+            self.answer.flush()
+
+    def _note(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+
+def _stream(generation: Generation, parser: StreamParser, printer: AnswerPrinter) -> Done | EngineError:
+    for event in generation:
+        if isinstance(event, TokenEvent):
+            for parsed in parser.feed(event.id, event.piece):
+                printer.on_event(parsed)
+            continue
+        for parsed in parser.finish():
+            printer.on_event(parsed)
+        return event
+    return EngineError("internal", "The engine ended the reply without saying why.")
+
+
+def _prompt_text(words: list[str]) -> str:
+    text = sys.stdin.read() if words == ["-"] else " ".join(words)
+    if not text.strip():
+        raise UsageError("the prompt is empty: write a question after the options, or - to read stdin")
+    return text
+
+
+def _grammar_text(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"Cannot read the grammar file {path}: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError:
+        raise CommandError(f"The grammar file {path} is not UTF-8 text.") from None
+    if not text.strip():
+        raise CommandError(f"The grammar file {path} is empty; it must define `root`.")
+    return text
