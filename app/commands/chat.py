@@ -6,8 +6,9 @@ channel goes to stdout as it arrives; reasoning (and preambles) go to stderr wit
 statistics go to stderr with `--stats`. `--grammar FILE` constrains the output with GBNF (it may name
 Harmony specials such as `<|channel|>`). Any failure exits non-zero with a message saying what to do.
 
-The load plan: until the planner decides, a CPU plan with `--ctx` tokens of context (default 8,192, or
-the model's training length if that is smaller). `default_plan` is the seam where the planner plugs in.
+The load plan comes from the planner for this machine (`--ctx` asks for a context length; default 8,192
+or the model's training length if smaller, which keeps a one-off question quick to load); `--stats`
+also prints the plan's one-sentence explanation.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -27,7 +28,6 @@ from app.engine.interface import (
     EngineFailure,
     GenerateRequest,
     Generation,
-    LoadPlan,
     SamplingSettings,
     TokenEvent,
 )
@@ -46,8 +46,7 @@ from app.harmony import (
     render_conversation,
     turn_answer,
 )
-from app.planner.errors import ModelFileError
-from app.planner.profile import read_profile
+from app.planner import ModelFileError, Plan, PlanRequest, detect_machine, make_plan, read_profile
 
 DEFAULT_CTX = 8192
 
@@ -84,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise UsageError("--threads must be at least 1")
     plan = default_plan(args.model, args.ctx, args.threads)
+    if args.stats:
+        print(f"plan: {plan.explanation}", file=sys.stderr)
     messages = [
         Message(SYSTEM, SystemContent(reasoning_effort=ReasoningEffort(args.effort),
                                       conversation_start_date=datetime.date.today().isoformat())),
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     engine = WorkerEngine()
     try:
         try:
-            info = engine.load(plan).result()
+            info = engine.load(plan.load).result()
         except EngineFailure as exc:
             raise CommandError(exc.error.message) from None
         printer = AnswerPrinter(sys.stdout, sys.stderr if args.show_reasoning else None)
@@ -118,14 +119,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def default_plan(model_path: str, ctx: int | None, threads: int | None = None) -> LoadPlan:
-    """The CPU plan `ossian chat` loads with until the planner chooses one (its seam)."""
+def default_plan(model_path: str, ctx: int | None, threads: int | None = None) -> Plan:
+    """The planner's plan for this machine; a model that cannot fit is refused with its explanation."""
     try:
         profile = read_profile(model_path)
     except ModelFileError as exc:
         raise CommandError(exc.message) from None
     n_ctx = ctx if ctx is not None else min(DEFAULT_CTX, profile.hparams.n_ctx_train)
-    return LoadPlan(model_path=str(profile.path), n_ctx=n_ctx, n_threads=threads)
+    plan = make_plan(profile, detect_machine(), PlanRequest(n_ctx=n_ctx))
+    if not plan.fits:
+        raise CommandError(plan.explanation)
+    if threads is not None:
+        plan = replace(plan, load=replace(plan.load, n_threads=threads))
+    return plan
 
 
 def format_stats(done: Done) -> str:
