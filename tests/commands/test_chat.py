@@ -41,7 +41,7 @@ def test_answer_on_stdout_reasoning_and_stats_on_stderr(tiny_model_path: Path, g
     stats = re.search(r"stats: stopped by (\w+); prompt ([\d,]+) tokens \(0 reused, ([\d,]+) evaluated\)",
                       done.stderr)
     assert stats and stats[1] in ("return", "call", "eog") and stats[2] == stats[3]
-    assert re.search(r"plan: This llama.cpp build is CPU only: .* with a (\d+)K context", done.stderr)
+    assert re.search(r"plan: .+ with a \d+K context", done.stderr)
 
 
 def test_reasoning_stays_hidden_unless_asked(tiny_model_path: Path, grammars: dict) -> None:
