@@ -19,10 +19,10 @@ import psutil
 
 from app import __version__
 from app.engine.probe import ProbeReport, run_probe
+from app.models import network_policy
 from app.paths import app_paths
-from app.settings import load_settings
+from app.settings import Settings, load_settings
 
-DEFAULT_HF_ENDPOINT = "https://huggingface.co"
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
 
 
@@ -33,30 +33,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def network_report(offline_only: bool, hf_endpoint_setting: str | None) -> dict[str, Any]:
-    env_endpoint = os.environ.get("HF_ENDPOINT")
-    if env_endpoint:
-        endpoint, source = env_endpoint, "HF_ENDPOINT environment variable"
-    elif hf_endpoint_setting:
-        endpoint, source = hf_endpoint_setting, "settings"
-    else:
-        endpoint, source = DEFAULT_HF_ENDPOINT, "default"
+def network_report(settings: Settings) -> dict[str, Any]:
+    """What could reach the network, from the same policy every download and search asks first."""
+    policy = network_policy(settings)
     proxies = {name: os.environ[name] for name in PROXY_VARIABLES if os.environ.get(name)}
     hub_offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-    downloads_allowed = not offline_only and not hub_offline
     return {
         "requests_at_startup": False,
         "requests_while_chatting": False,
-        "downloads_allowed": downloads_allowed,
-        "offline_only_setting": offline_only,
+        "downloads_allowed": policy.allowed,
+        "offline_only_setting": settings.offline_only,
         "hf_hub_offline_env": hub_offline,
-        "hub_endpoint": endpoint,
-        "hub_endpoint_source": source,
+        "hub_endpoint": policy.endpoint,
+        "hub_endpoint_source": policy.endpoint_source,
         "proxies": proxies,
         "summary": (
             "No request leaves this machine at start-up or while chatting. "
-            + (f"Downloads and Hub searches you start go to {endpoint}."
-               if downloads_allowed else "Downloads and Hub searches are switched off.")
+            + (f"Downloads and Hub searches you start go to {policy.endpoint}."
+               if policy.allowed else f"Downloads and Hub searches are switched off: {policy.refusal}")
         ),
     }
 
@@ -87,7 +81,7 @@ def collect(probe: ProbeReport | None = None) -> dict[str, Any]:
         "devices": [asdict(device) for device in probe.devices],
         "ram": {"total": memory.total, "available": memory.available},
         "paths": paths.as_dict(),
-        "network": network_report(settings.offline_only, settings.hf_endpoint),
+        "network": network_report(settings),
     }
 
 
