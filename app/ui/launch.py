@@ -1,24 +1,45 @@
-"""Start the desktop app: create the QApplication and show the main window."""
+"""Start the desktop app: one instance per user, the theme, the workspace and the main window."""
 
 from __future__ import annotations
 
+import logging
 import sys
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+from PySide6.QtCore import QLockFile
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import APP_NAME, __version__
+from app.chat.workspace import Workspace
+from app.paths import app_paths
+from app.ui.main_window import MainWindow
+from app.ui.theme import ThemeWatcher, apply_palette
+
+log = logging.getLogger(__name__)
 
 
 def run_gui(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
-    window = QMainWindow()
-    window.setWindowTitle(APP_NAME)
-    label = QLabel(f"{APP_NAME} {__version__}\n\nNo model loaded yet.")
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    window.setCentralWidget(label)
-    window.resize(1100, 760)
+    app.setDesktopFileName("ossian")
+    paths = app_paths().ensure()
+    # One window per user: two would each mark the other's streaming answer as interrupted.
+    lock = QLockFile(str(paths.data / "ossian.lock"))
+    lock.setStaleLockTime(0)
+    if not lock.tryLock(100):
+        QMessageBox.information(None, APP_NAME, f"{APP_NAME} is already running.")
+        return 0
+    try:
+        workspace = Workspace()
+    except Exception as exc:  # the store or settings could not open: say so instead of a traceback
+        log.exception("start-up failed")
+        QMessageBox.critical(None, APP_NAME, f"{APP_NAME} could not start: {exc}")
+        return 1
+    watcher = ThemeWatcher(workspace.settings.theme)
+    apply_palette(app, watcher.theme)
+    window = MainWindow(workspace, watcher)
     window.show()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        lock.unlock()

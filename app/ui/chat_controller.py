@@ -1,0 +1,376 @@
+"""Drives the message view for the open conversation: history in, live turns in, user actions out.
+
+The chat room does the work (`ChatSession` runs turns on its own thread and reports chat events); this
+controller receives those events on the Qt thread (through an `EventBridge`) and calls the view's slots,
+and turns the view's signals (stop, regenerate, edit, approve a tool call, copy, open a link) into
+session calls. Stored conversations are drawn from the store's records with the same mapping, so a
+reopened conversation looks exactly like it did while it streamed, interrupted answers included.
+
+Signals:
+    busyChanged(bool): a turn started or ended.
+    turnFinished(object): the chat's TurnFinished (stats for the status line).
+    conversationChanged(int): the open conversation's id changed (it is created on the first send).
+    titlesChanged(): a turn ended or a conversation was created: the sidebar should refresh.
+    notice(str, str): level and text of something the user should read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+
+from app.chat import events as ev
+from app.chat.session import ChatBusy, ChatSession, NothingToDo
+from app.chat.turn import item_kind
+from app.chat.workspace import ALWAYS_ALLOWED_KEY, Workspace
+from app.store import Attachment, NewAttachment, StoreError
+from app.store import Message as StoredMessage
+from app.ui.bridge import EventBridge
+from app.ui.messages.attachment_chip import AttachmentChipData
+from app.ui.messages.chat_view import ChatView
+from app.ui.messages.turn import TurnWidget
+
+log = logging.getLogger(__name__)
+
+SAFE_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+# The chat's turn endings as the view names them, and the words added to its notice.
+STATUS_VIEW: dict[str, tuple[str, str]] = {
+    "complete": ("complete", ""),
+    "no_final": ("no_answer", ""),
+    "stopped": ("interrupted", "You stopped it; Continue picks up where it left off."),
+    "interrupted": ("interrupted", ""),
+    "failed": ("failed", ""),
+    "max_steps": ("no_answer", ""),
+}
+
+
+def chip_for(attachment: Attachment) -> AttachmentChipData:
+    return AttachmentChipData(attachment.file_name, pages=attachment.page_count,
+                              size_bytes=None if attachment.page_count else len(attachment.text.encode()),
+                              tokens=attachment.token_count)
+
+
+class ChatController(QObject):
+    busyChanged = Signal(bool)
+    turnFinished = Signal(object)
+    conversationChanged = Signal(int)
+    titlesChanged = Signal()
+    notice = Signal(str, str)
+
+    def __init__(self, workspace: Workspace, view: ChatView, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.view = view
+        self.session: ChatSession | None = None
+        self.conversation_id: int | None = None
+        self._bridge = EventBridge(self)
+        self._bridge.received.connect(self._on_event)
+        self._items: dict[int, tuple[TurnWidget, str]] = {}  # stored message id -> (turn widget, kind)
+        self._user_messages: dict[str, int] = {}  # turn id (as the view knows it) -> user message id
+        self._busy = False
+        view.linkClicked.connect(self._open_link)
+        view.copyRequested.connect(lambda text: QGuiApplication.clipboard().setText(text))
+        view.regenerateRequested.connect(self._regenerate)
+        view.approveRequested.connect(lambda call: self._decide(call, "run"))
+        view.denyRequested.connect(lambda call: self._decide(call, "deny"))
+        view.alwaysAllowRequested.connect(lambda call: self._decide(call, "always"))
+
+    # ------------------------------------------------------------------------------------ opening
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def new_conversation(self) -> None:
+        """An empty view; the conversation itself is created when the first message is sent."""
+        self._close_session()
+        self.conversation_id = None
+        self.view.clear()
+        self._items.clear()
+        self._user_messages.clear()
+
+    def open_conversation(self, conversation_id: int) -> None:
+        self._close_session()
+        self.conversation_id = conversation_id
+        self.view.clear()
+        self._items.clear()
+        self._user_messages.clear()
+        self.session = self.workspace.open_session(conversation_id, self._bridge.post)
+        transcript = self.workspace.store.load_transcript(conversation_id)
+        self._draw_history(transcript.messages, transcript.attachments)
+        self.view.scroll_to_bottom()
+
+    def effort(self) -> str:
+        if self.conversation_id is None:
+            return self.workspace.settings.reasoning_effort
+        return self.workspace.store.get_conversation(self.conversation_id).reasoning_effort
+
+    def set_effort(self, effort: str) -> None:
+        if self.conversation_id is None:
+            self.workspace.settings.reasoning_effort = effort  # type: ignore[assignment]
+        else:
+            self.workspace.store.update_conversation(self.conversation_id, reasoning_effort=effort)
+
+    # ------------------------------------------------------------------------------------ actions
+
+    def send(self, text: str, attachments: Sequence[NewAttachment] = ()) -> bool:
+        """Send a message in the open conversation (creating it on the first message)."""
+        try:
+            if self.session is None:
+                conversation = self.workspace.new_conversation()
+                self.conversation_id = conversation.id
+                self.session = self.workspace.open_session(conversation.id, self._bridge.post)
+                self.conversation_id = conversation.id
+                self.conversationChanged.emit(conversation.id)
+            turn_id = self.session.send(text, attachments)
+        except (ChatBusy, NothingToDo, StoreError) as exc:
+            self.notice.emit("error", str(exc))
+            return False
+        stored = self.workspace.store.list_attachments(self.session.conversation_id)
+        chips = [chip_for(a) for a in stored if a.message_id == self._user_message_id(turn_id)]
+        self._add_turn(turn_id, text, chips)
+        self.titlesChanged.emit()
+        return True
+
+    def stop(self) -> None:
+        if self.session is not None:
+            self.session.stop()
+
+    def edit(self, turn_id: str, text: str) -> bool:
+        """Send `text` in place of the user message of that turn; later turns are dropped."""
+        if self.session is None or turn_id not in self._user_messages:
+            return False
+        try:
+            self.session.edit_and_resend(self._user_messages[turn_id], text)
+        except (ChatBusy, NothingToDo, StoreError) as exc:
+            self.notice.emit("error", str(exc))
+            return False
+        message_id = self._user_messages[turn_id]
+        chips = [chip_for(a) for a in self.workspace.store.list_attachments(self.session.conversation_id)
+                 if a.message_id == message_id]
+        self.view.remove_turns_from(turn_id)
+        self._add_turn(int(turn_id), text, chips, user_message_id=message_id)
+        return True
+
+    def continue_answer(self) -> None:
+        if self.session is None:
+            return
+        try:
+            turn_id = self.session.continue_answer()
+        except (ChatBusy, NothingToDo, StoreError) as exc:
+            self.notice.emit("error", str(exc))
+            return
+        widget = self.view.turn(str(turn_id))
+        if widget is not None:
+            widget.assistant.clear()
+            messages = [m for m in self.workspace.store.list_messages(self.session.conversation_id)
+                        if m.turn_id == turn_id and m.role != "user"]
+            self._draw_assistant(widget, messages, live=True)
+        self._set_busy(True)
+
+    def user_text(self, turn_id: str) -> str:
+        message_id = self._user_messages.get(turn_id)
+        return self.workspace.store.get_message(message_id).content if message_id else ""
+
+    def _regenerate(self, turn_id: str) -> None:
+        if self.session is None:
+            return
+        last = self.view.turns()[-1].turn_id if self.view.turns() else None
+        if turn_id != last:
+            self.edit(turn_id, self.user_text(turn_id))  # an older turn: answer it again from there
+            return
+        try:
+            self.session.regenerate()
+        except (ChatBusy, NothingToDo, StoreError) as exc:
+            self.notice.emit("error", str(exc))
+            return
+        widget = self.view.turn(turn_id)
+        if widget is not None:
+            widget.assistant.clear()
+
+    def _decide(self, call_id: str, decision: str) -> None:
+        if self.session is None:
+            return
+        self.session.tools.decide(call_id, decision)
+        if decision == "always" and self.conversation_id is not None:
+            conversation = self.workspace.store.get_conversation(self.conversation_id)
+            allowed = sorted(self.session.tools.approvals.always_allowed)
+            settings = {**conversation.settings, ALWAYS_ALLOWED_KEY: allowed}
+            self.workspace.store.update_conversation(self.conversation_id, settings=settings)
+
+    def _open_link(self, url: QUrl) -> None:
+        if url.scheme().lower() in SAFE_LINK_SCHEMES:
+            QDesktopServices.openUrl(url)
+        else:
+            self.notice.emit("warning", f"Not opening {url.toString()}: only web links open from a chat.")
+
+    # ------------------------------------------------------------------------------ live events
+
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, ev.TurnStarted):
+            self._set_busy(True)
+        elif isinstance(event, ev.ItemStarted):
+            self._item_started(event)
+        elif isinstance(event, ev.ItemDelta):
+            self._item_delta(event)
+        elif isinstance(event, ev.ItemFinished):
+            self._item_finished(event)
+        elif isinstance(event, ev.ToolCallChanged):
+            self._tool_changed(event)
+        elif isinstance(event, ev.TurnFinished):
+            self._turn_finished(event)
+        elif isinstance(event, ev.Notice):
+            self.notice.emit(event.level, event.text)
+
+    def _item_started(self, event: ev.ItemStarted) -> None:
+        widget = self.view.turn(str(event.turn_id))
+        if widget is None:
+            return
+        self._items[event.item_id] = (widget, event.kind)
+        assistant = widget.assistant
+        if event.kind == "reasoning":
+            assistant.add_reasoning()
+        elif event.kind == "preamble":
+            assistant.add_preamble("")
+        elif event.kind == "tool_call":
+            name = event.recipient or "tool"
+            assistant.add_tool_call(str(event.item_id), name, "", "pending",
+                                    "python" if name == "python" else None)
+
+    def _item_delta(self, event: ev.ItemDelta) -> None:
+        found = self._items.get(event.item_id)
+        if found is None:
+            return
+        widget, kind = found
+        assistant = widget.assistant
+        if kind == "reasoning":
+            assistant.append_reasoning(event.text)
+        elif kind == "preamble":
+            assistant.append_preamble(event.text)
+        elif kind == "tool_call":
+            assistant.append_tool_arguments(str(event.item_id), event.text)
+        else:
+            assistant.append_answer(event.text)
+
+    def _item_finished(self, event: ev.ItemFinished) -> None:
+        found = self._items.get(event.item_id)
+        if found is not None and found[1] == "reasoning":
+            found[0].assistant.finish_reasoning(event.duration_s)
+
+    def _tool_changed(self, event: ev.ToolCallChanged) -> None:
+        found = self._items.get(event.call_id)
+        if found is None:
+            return
+        found[0].assistant.update_tool_call(
+            str(event.call_id), state=event.state, arguments=event.arguments or None,
+            result=event.result if event.state in ("done", "failed", "denied") else None,
+            duration=event.duration_s or None)
+
+    def _turn_finished(self, event: ev.TurnFinished) -> None:
+        widget = self.view.turn(str(event.turn_id))
+        if widget is not None:
+            status, extra = STATUS_VIEW.get(event.status, ("failed", ""))
+            detail = " ".join(part for part in (event.message, extra) if part)
+            last_text = self._last_text(event.turn_id) if status == "no_answer" else None
+            widget.assistant.finish(status, detail, last_text)  # type: ignore[arg-type]
+        self._set_busy(False)
+        self.turnFinished.emit(event)
+        self.titlesChanged.emit()
+
+    # ---------------------------------------------------------------------------------- history
+
+    def _draw_history(self, messages: Sequence[StoredMessage], attachments: Sequence[Attachment]) -> None:
+        by_turn: dict[int | None, list[StoredMessage]] = {}
+        for message in messages:
+            by_turn.setdefault(message.turn_id, []).append(message)
+        for turn_id, turn_messages in by_turn.items():
+            user = next((m for m in turn_messages if m.role == "user"), None)
+            if user is None or turn_id is None:
+                continue
+            chips = [chip_for(a) for a in attachments if a.message_id == user.id]
+            widget = self._add_turn(turn_id, user.content, chips, user_message_id=user.id)
+            replies = [m for m in turn_messages if m.role != "user"]
+            self._draw_assistant(widget, replies, live=False)
+            widget.assistant.finish(*self._stored_status(replies))  # type: ignore[arg-type]
+
+    def _draw_assistant(self, widget: TurnWidget, replies: Sequence[StoredMessage], live: bool) -> None:
+        assistant = widget.assistant
+        results = {m.id: m for m in replies if m.role == "tool"}
+        for message in replies:
+            if message.role == "tool":
+                continue
+            kind = item_kind(message.role, message.channel, message.recipient)
+            self._items[message.id] = (widget, kind)
+            if kind == "reasoning":
+                assistant.add_reasoning()
+                assistant.append_reasoning(message.content)
+                if not live or message.status != "streaming":
+                    assistant.finish_reasoning(None)
+            elif kind == "preamble":
+                assistant.add_preamble(message.content)
+            elif kind == "tool_call":
+                call = message.tool_call
+                state = call.state if call is not None and call.state != "interrupted" else "failed"
+                result = results.get(call.result_message_id) if call and call.result_message_id else None
+                name = message.recipient or "tool"
+                assistant.add_tool_call(str(message.id), name, message.content, state,
+                                        "python" if name == "python" else None)
+                assistant.update_tool_call(str(message.id), result=result.content if result else None,
+                                           duration=call.duration_s if call else None)
+            else:
+                assistant.append_answer(message.content)
+
+    def _stored_status(self, replies: Sequence[StoredMessage]) -> tuple[str, str, str | None]:
+        if any(m.status == "interrupted" for m in replies):
+            return "interrupted", "The app or the engine stopped mid-answer; Continue picks it up.", None
+        if any(m.status == "error" for m in replies):
+            return "failed", next((m.error or "" for m in replies if m.status == "error"), ""), None
+        if any(m.channel == "final" and m.role == "assistant" and not m.recipient for m in replies):
+            return "complete", "", None
+        if not replies:
+            return "interrupted", "No answer was written.", None
+        last = next((m.content for m in reversed(replies) if m.role == "assistant" and not m.recipient), "")
+        return "no_answer", "", last or None
+
+    def _last_text(self, turn_id: int) -> str | None:
+        if self.session is None:
+            return None
+        messages = [m for m in self.workspace.store.list_messages(self.session.conversation_id)
+                    if m.turn_id == turn_id and m.role == "assistant" and not m.recipient]
+        return messages[-1].content if messages else None
+
+    # ---------------------------------------------------------------------------------- helpers
+
+    def _add_turn(self, turn_id: int, text: str, chips: Sequence[AttachmentChipData],
+                  user_message_id: int | None = None) -> TurnWidget:
+        widget = self.view.add_turn(str(turn_id), text, chips)
+        message_id = user_message_id or self._user_message_id(turn_id)
+        if message_id is not None:
+            self._user_messages[str(turn_id)] = message_id
+        return widget
+
+    def _user_message_id(self, turn_id: int) -> int | None:
+        if self.session is None:
+            return None
+        for message in self.workspace.store.list_messages(self.session.conversation_id):
+            if message.turn_id == turn_id and message.role == "user":
+                return message.id
+        return None
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self._busy:
+            self._busy = busy
+            self.busyChanged.emit(busy)
+
+    def _close_session(self) -> None:
+        if self.session is not None:
+            self.session.stop()
+            self.session.wait(5)
+        self.session = None
+        self._set_busy(False)
+
+    def close(self) -> None:
+        self._close_session()

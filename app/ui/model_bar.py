@@ -1,0 +1,185 @@
+"""The bar above the conversation: which model, load/unload, the plan in one sentence, reasoning effort.
+
+The planner's explanation sits next to the picker, so the user always sees what was chosen and why
+("runs on the GPU with the experts of 14 blocks in RAM, 7.1 of 8 GiB, 32K context"). The effort
+buttons belong to the open conversation (low / medium / high, gpt-oss's own control).
+
+Signals:
+    loadRequested(str): load the model file at this path.
+    unloadRequested().
+    effortChanged(str): "low", "medium" or "high".
+    manageRequested(): open the model library (download, import, remove).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.theme import Theme
+
+ModelState = Literal["none", "unloaded", "loading", "loaded", "failed"]
+EFFORTS = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    path: str
+    name: str
+    detail: str  # "MXFP4 · 11.3 GiB · verified"
+
+
+class ModelBar(QWidget):
+    loadRequested = Signal(str)
+    unloadRequested = Signal()
+    effortChanged = Signal(str)
+    manageRequested = Signal()
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("modelBar")
+        self._state: ModelState = "none"
+        self._loaded_path: str | None = None
+
+        self.picker = QComboBox(self)
+        self.picker.setObjectName("modelPicker")
+        self.picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.picker.setMinimumContentsLength(18)
+        self.picker.setToolTip("The model to chat with")
+        self.picker.currentIndexChanged.connect(lambda _: self._refresh())
+        self.load_button = QPushButton("Load", self)
+        self.load_button.setObjectName("loadButton")
+        self.load_button.clicked.connect(self._load_or_unload)
+        self.manage_button = QToolButton(self)
+        self.manage_button.setObjectName("manageButton")
+        self.manage_button.setText("Models")
+        self.manage_button.setToolTip("Download, import or remove models")
+        self.manage_button.clicked.connect(self.manageRequested)
+
+        self.status = QLabel(self)
+        self.status.setObjectName("planLabel")
+        self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.effort_buttons: dict[str, QToolButton] = {}
+        self._effort_group = QButtonGroup(self)
+        self._effort_group.setExclusive(True)
+        effort_box = QWidget(self)
+        effort_box.setObjectName("effortBox")
+        effort_row = QHBoxLayout(effort_box)
+        effort_row.setContentsMargins(0, 0, 0, 0)
+        effort_row.setSpacing(0)
+        for effort in EFFORTS:
+            button = QToolButton(effort_box)
+            button.setObjectName("effortButton")
+            button.setProperty("position", effort)
+            button.setText(effort.capitalize())
+            button.setCheckable(True)
+            button.setToolTip(f"Reasoning effort: {effort} (how long gpt-oss thinks before answering)")
+            button.clicked.connect(lambda _=False, e=effort: self.effortChanged.emit(e))
+            self._effort_group.addButton(button)
+            effort_row.addWidget(button)
+            self.effort_buttons[effort] = button
+        self.effort_buttons["medium"].setChecked(True)
+        effort_label = QLabel("Reasoning", self)
+        effort_label.setObjectName("effortLabel")
+
+        top = QHBoxLayout()
+        top.setSpacing(theme.px(0.5))
+        top.addWidget(self.picker)
+        top.addWidget(self.load_button)
+        top.addWidget(self.manage_button)
+        top.addStretch(1)
+        top.addWidget(effort_label)
+        top.addWidget(effort_box)
+        column = QVBoxLayout(self)
+        pad = theme.px(0.7)
+        column.setContentsMargins(pad, theme.px(0.5), pad, theme.px(0.4))
+        column.setSpacing(theme.px(0.25))
+        column.addLayout(top)
+        column.addWidget(self.status)
+        self._refresh()
+
+    # -------------------------------------------------------------------------------------- slots
+
+    def set_models(self, choices: list[ModelChoice], current: str | None = None) -> None:
+        keep = current or self.current_path()
+        self.picker.blockSignals(True)
+        self.picker.clear()
+        for choice in choices:
+            self.picker.addItem(choice.name, choice.path)
+            self.picker.setItemData(self.picker.count() - 1, f"{choice.detail}\n{choice.path}",
+                                    Qt.ItemDataRole.ToolTipRole)
+        if keep is not None:
+            index = self.picker.findData(keep)
+            if index >= 0:
+                self.picker.setCurrentIndex(index)
+        self.picker.blockSignals(False)
+        self._refresh()
+
+    def current_path(self) -> str | None:
+        data = self.picker.currentData()
+        return str(data) if data else None
+
+    def set_state(self, state: ModelState, text: str = "", loaded_path: str | None = None) -> None:
+        """`text` is the plan's explanation (loaded), the step being tried (loading) or the error."""
+        self._state = state
+        self._loaded_path = loaded_path if state == "loaded" else None
+        self.status.setText(text)
+        self.status.setProperty("state", state)
+        self.status.style().unpolish(self.status)
+        self.status.style().polish(self.status)
+        self._refresh()
+
+    def set_effort(self, effort: str) -> None:
+        if effort in self.effort_buttons:
+            self.effort_buttons[effort].setChecked(True)
+
+    def effort(self) -> str:
+        for effort, button in self.effort_buttons.items():
+            if button.isChecked():
+                return effort
+        return "medium"
+
+    @property
+    def state(self) -> ModelState:
+        return self._state
+
+    # ---------------------------------------------------------------------------------- internals
+
+    def _load_or_unload(self) -> None:
+        path = self.current_path()
+        if self._state == "loaded" and path == self._loaded_path:
+            self.unloadRequested.emit()
+        elif path:
+            self.loadRequested.emit(path)
+
+    def _refresh(self) -> None:
+        has_models = self.picker.count() > 0
+        self.picker.setVisible(has_models)
+        self.load_button.setVisible(has_models)
+        self.picker.setEnabled(has_models and self._state != "loading")
+        if self._state == "loading":
+            self.load_button.setText("Loading…")
+            self.load_button.setEnabled(False)
+        elif self._state == "loaded" and self.current_path() == self._loaded_path:
+            self.load_button.setText("Unload")
+            self.load_button.setEnabled(True)
+        else:
+            self.load_button.setText("Load")
+            self.load_button.setEnabled(has_models)
