@@ -32,7 +32,6 @@ from app.planner import describe_machine
 from app.ui.models import ModelLibraryDialog, WelcomePage
 from app.ui.models.library_dialog import DOWNLOAD_TAB, INSTALLED_TAB
 from app.ui.theme import Theme, apply_palette, theme_for
-from tests.ui import pyside_guard
 
 REPO = Path(__file__).resolve().parent.parent
 GIB = 2**30
@@ -152,7 +151,6 @@ def main() -> int:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    pyside_guard.apply()
     font = QFont(args.font)
     font.setPointSizeF(args.points)
     app.setFont(font)

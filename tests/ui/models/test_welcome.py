@@ -269,7 +269,9 @@ def test_an_installed_model_is_offered_for_loading(qtbot, published: HubServer, 
     assert done.state == DownloadState.DONE
     page = open_page(qtbot, workspace, theme)
     assert page.hero_row.view.phase in ("installed", "done")
-    assert page.hero_row.primary_button.isVisible() and "Load" in page.hero_row.primary_button.text()
+    button = page.hero_row.primary_button
+    # The row settles after the page's first layout pass; what matters is that Load is offered.
+    qtbot.waitUntil(lambda: button.isVisible() and "Load" in button.text(), timeout=WAIT_MS)
 
 
 def test_the_theme_can_change(qtbot, workspace, theme) -> None:
@@ -285,7 +287,7 @@ def test_a_gguf_dropped_on_the_page_is_imported(qtbot, workspace, theme, tmp_pat
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(source))])
     position = QPointF(page.width() / 2, page.height() / 2)
-    enter = QDragEnterEvent(position, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+    enter = QDragEnterEvent(position.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(page, enter)
     assert enter.isAccepted()
@@ -297,7 +299,7 @@ def test_a_gguf_dropped_on_the_page_is_imported(qtbot, workspace, theme, tmp_pat
 
     text = QMimeData()
     text.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt"))])
-    refused = QDragEnterEvent(position, Qt.DropAction.CopyAction, text, Qt.MouseButton.LeftButton,
+    refused = QDragEnterEvent(position.toPoint(), Qt.DropAction.CopyAction, text, Qt.MouseButton.LeftButton,
                               Qt.KeyboardModifier.NoModifier)
     refused.ignore()
     QApplication.sendEvent(page, refused)

@@ -1,0 +1,1 @@
+"""Qt widget tests: the offscreen platform (set in tests/conftest.py), real widgets, one QApplication."""

@@ -1,0 +1,59 @@
+"""The markdown-it set-up: the HTML subset Qt shows, and nothing the view should not load or run."""
+
+from __future__ import annotations
+
+from app.ui.render.highlight import CodeHighlighter, lexer_for
+from app.ui.render.markdown import STREAMING_KEY, MarkdownRenderer
+
+
+def render(text: str) -> str:
+    return MarkdownRenderer(CodeHighlighter("default")).render(text)
+
+
+def test_raw_html_from_the_model_is_shown_as_text() -> None:
+    html = render('Hi <img src="http://tracker/x.png"> <b>bold</b>')
+    assert "<img" not in html and "<b>" not in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_images_become_links_and_are_never_fetched() -> None:
+    html = render("![a chart](https://example.com/chart.png)")
+    assert "<img" not in html
+    assert '<a href="https://example.com/chart.png">[a chart]</a>' in html
+
+
+def test_script_and_file_links_are_not_links() -> None:
+    html = render("[x](javascript:alert(1)) [y](file:///etc/passwd) [z](https://ok.example)")
+    assert 'href="javascript' not in html and 'href="file' not in html
+    assert '<a href="https://ok.example">z</a>' in html
+
+
+def test_tables_get_cell_borders_and_alignment_for_qt() -> None:
+    html = render("| a | b |\n|---|--:|\n| 1 | 2 |\n")
+    assert html.startswith('<table class="md" cellspacing="0" cellpadding="0" border="1">')
+    assert '<td align="right">2</td>' in html and "style=" not in html
+
+
+def test_no_newlines_between_block_tags_but_code_keeps_its_own() -> None:
+    html = render("# T\n\n- a\n- b\n\n    x = 1\n    y = 2\n")
+    assert ">\n<" not in html
+    assert "x = 1\ny = 2" in html
+
+
+def test_nested_code_is_highlighted_once_the_lexer_is_loaded() -> None:
+    lexer_for("python")
+    html = render("1. step\n\n   ```python\n   def f(): pass\n   ```\n")
+    assert '<pre class="code"><span style="color:#008000;font-weight:bold">def</span>' in html
+
+
+def test_nested_code_in_the_open_tail_is_escaped_not_lexed() -> None:
+    markdown = MarkdownRenderer(CodeHighlighter("default"))
+    env = {STREAMING_KEY: True}
+    html = markdown.render_tokens(markdown.parse("- x\n\n  ```python\n  a < b\n  ```\n", env), env)
+    assert '<pre class="code">a &lt; b</pre>' in html
+
+
+def test_quotes_are_a_table_cell_with_a_bar() -> None:
+    html = render("> wise *words*\n")
+    assert html == ('<table class="quote" cellspacing="0" cellpadding="0" border="0"><tr><td class="quote">'
+                    "<p>wise <em>words</em></p></td></tr></table>")
