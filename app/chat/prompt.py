@@ -3,8 +3,9 @@
 The system message carries the reasoning effort and the conversation's start date (not today's: a
 date that changed overnight would change the prompt's first tokens and throw away the engine's whole
 cached prefix); the developer message carries the instructions and function tools; attachments ride
-in the user message they came with, as the documents room's deterministic blocks, so the prefix with a
-document is byte-identical on every turn. Messages that failed, and empty interrupted ones, stay out.
+in the user message they came with, as the documents room's deterministic blocks (a short note for
+documents in search mode), so the prefix with a document is byte-identical on every turn. Messages
+that failed, and empty interrupted ones, stay out.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from app import harmony
+from app.chat import attachment_records
 from app.harmony.segments import CHANNEL, MESSAGE, START
 from app.store import Attachment
 from app.store import Message as StoredMessage
-
-DOCUMENT_BLOCK_START = "<document "
 
 
 @dataclass(frozen=True)
@@ -52,18 +52,20 @@ def developer_message(settings: PromptSettings) -> harmony.Message | None:
 
 
 def attachment_block(attachment: Attachment) -> str:
-    """The attachment's prompt block (stored ready-made by the documents room; wrapped if it is not)."""
-    if attachment.text.startswith(DOCUMENT_BLOCK_START):
-        return attachment.text
-    return f'<document name="{attachment.file_name}">\n{attachment.text}\n</document>'
+    """What a stored attachment puts into its user message.
+
+    Inline: the documents room's block, rebuilt from the stored record (`attachment_records`), the same
+    bytes on every turn. Search mode: a short note naming the document and pointing to the browser tool.
+    """
+    return attachment_records.prompt_block(attachment)
 
 
 def user_content(text: str, attachments: Sequence[Attachment]) -> str:
     """Documents first, then the question: the model reads the material before what is asked of it."""
-    inline = [attachment_block(a) for a in attachments if a.mode == "inline"]
-    if not inline:
+    blocks = [attachment_block(a) for a in attachments]
+    if not blocks:
         return text
-    return "\n\n".join([*inline, text]) if text else "\n\n".join(inline)
+    return "\n\n".join([*blocks, text]) if text else "\n\n".join(blocks)
 
 
 def to_harmony(message: StoredMessage, attachments: Sequence[Attachment] = ()) -> harmony.Message:

@@ -62,6 +62,7 @@ class AssistantTurnWidget(FlowWidget):
     Signals:
         copyRequested(str): copy this text (the answer, or a code block's code).
         regenerateRequested(): the user wants another reply to the same message.
+        continueRequested(): the user wants an interrupted reply to go on where it stopped.
         linkClicked(QUrl): a link in the reply was clicked.
         approveRequested(str), denyRequested(str), alwaysAllowRequested(str): a tool card's buttons,
             with the call id.
@@ -69,6 +70,7 @@ class AssistantTurnWidget(FlowWidget):
 
     copyRequested = Signal(str)
     regenerateRequested = Signal()
+    continueRequested = Signal()
     linkClicked = Signal(QUrl)
     approveRequested = Signal(str)
     denyRequested = Signal(str)
@@ -82,18 +84,23 @@ class AssistantTurnWidget(FlowWidget):
         self._answer: MarkdownView | None = None
         self._status: TurnStatus | None = None
         self._reasoning_visible = True
+        self._continuable = True
 
         self._typing = TypingIndicator(self)
         self.copy_button = ActionButton("copy", "Copy", context, self)
         self.regenerate_button = ActionButton("refresh", "Regenerate", context, self)
+        self.continue_button = ActionButton("continue", "Continue writing", context, self)
         self.copy_button.clicked.connect(lambda: self.copyRequested.emit(self.answer_text()))
         self.regenerate_button.clicked.connect(self.regenerateRequested)
+        self.continue_button.clicked.connect(self.continueRequested)
+        self.continue_button.hide()
         self._actions = QWidget(self)
         action_row = QHBoxLayout(self._actions)
         action_row.setContentsMargins(0, 0, 0, 0)
         action_row.setSpacing(2)
         action_row.addWidget(self.copy_button)
         action_row.addWidget(self.regenerate_button)
+        action_row.addWidget(self.continue_button)
         action_row.addStretch(1)
         self._actions.hide()
 
@@ -223,6 +230,7 @@ class AssistantTurnWidget(FlowWidget):
             self._answer_view().set_text(last_text)
         self._typing.hide()
         self.copy_button.setEnabled(bool(self.answer_text()))
+        self.continue_button.setVisible(status == "interrupted" and self._continuable)
         self._actions.show()
 
     def clear(self) -> None:
@@ -241,6 +249,11 @@ class AssistantTurnWidget(FlowWidget):
     def set_regenerate_enabled(self, enabled: bool) -> None:
         self.regenerate_button.setVisible(enabled)
 
+    def set_continue_enabled(self, enabled: bool) -> None:
+        """Whether an interrupted reply offers Continue (only the last turn can go on)."""
+        self._continuable = enabled
+        self.continue_button.setVisible(enabled and self._status == "interrupted")
+
     def set_reasoning_visible(self, visible: bool) -> None:
         self._reasoning_visible = visible
         for item in self._items:
@@ -252,6 +265,7 @@ class AssistantTurnWidget(FlowWidget):
         self._apply_theme()
         self.copy_button.set_context(context)
         self.regenerate_button.set_context(context)
+        self.continue_button.set_context(context)
         for item in self._items:
             if isinstance(item, ReasoningPane | MarkdownView | ToolCallCard):
                 item.set_context(context)

@@ -33,6 +33,7 @@ class ChatView(QScrollArea):
         copyRequested(str): text to put on the clipboard (a message or a code block).
         editRequested(str): turn id; the user wants to edit that turn's message.
         regenerateRequested(str): turn id; the user wants a new reply for that turn.
+        continueRequested(str): turn id; the user wants that turn's interrupted reply to go on.
         approveRequested(str), denyRequested(str), alwaysAllowRequested(str): call id of a tool call.
         followingChanged(bool): whether the view keeps to the bottom as text arrives.
     """
@@ -41,6 +42,7 @@ class ChatView(QScrollArea):
     copyRequested = Signal(str)
     editRequested = Signal(str)
     regenerateRequested = Signal(str)
+    continueRequested = Signal(str)
     approveRequested = Signal(str)
     denyRequested = Signal(str)
     alwaysAllowRequested = Signal(str)
@@ -97,6 +99,8 @@ class ChatView(QScrollArea):
     def add_turn(self, turn_id: str, text: str, attachments: Sequence[AttachmentChipData] = ()) -> TurnWidget:
         """A new user message (and the empty reply under it); the view scrolls to it."""
         turn = TurnWidget(self.context, turn_id, text, attachments, self._column)
+        if self._turns:
+            self._turns[-1].assistant.set_continue_enabled(False)  # only the latest answer can go on
         self._connect(turn)
         turn.assistant.set_reasoning_visible(self._reasoning_visible)
         self._turns.append(turn)
@@ -152,6 +156,7 @@ class ChatView(QScrollArea):
         assistant = turn.assistant
         assistant.copyRequested.connect(self.copyRequested)
         assistant.regenerateRequested.connect(partial(self.regenerateRequested.emit, turn_id))
+        assistant.continueRequested.connect(partial(self.continueRequested.emit, turn_id))
         assistant.linkClicked.connect(self.linkClicked)
         assistant.approveRequested.connect(self.approveRequested)
         assistant.denyRequested.connect(self.denyRequested)

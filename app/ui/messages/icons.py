@@ -63,6 +63,23 @@ def _terminal() -> QPainterPath:
     return path
 
 
+def _continue() -> QPainterPath:
+    # A play triangle with a bar after it: "go on from here".
+    return _joined(_polyline((6, 5), (16, 12), (6, 19), (6, 5)), _polyline((19, 5), (19, 19)))
+
+
+def _paperclip() -> QPainterPath:
+    path = QPainterPath(QPointF(16.5, 7))
+    path.lineTo(8.5, 15)
+    path.arcTo(QRectF(6.5, 13, 4, 4), 135, 180)
+    path.lineTo(18.5, 9)
+    path.arcTo(QRectF(14.5, 3, 8, 8), -45, 180)
+    path.lineTo(6.5, 15.5)
+    path.arcTo(QRectF(2.5, 13.5, 8, 8), 135, 180)
+    path.lineTo(18, 12)
+    return path
+
+
 _SHAPES: dict[str, Callable[[], QPainterPath]] = {
     "copy": _copy,
     "check": lambda: _polyline((5, 12.5), (10, 17.5), (19, 7)),
@@ -73,6 +90,10 @@ _SHAPES: dict[str, Callable[[], QPainterPath]] = {
     "edit": _edit,
     "file": _file,
     "terminal": _terminal,
+    "continue": _continue,
+    "paperclip": _paperclip,
+    "arrow-up": lambda: _joined(_polyline((12, 19), (12, 5)), _polyline((6, 11), (12, 5), (18, 11))),
+    "stop": lambda: _polyline((7, 7), (17, 7), (17, 17), (7, 17), (7, 7)),
 }
 NAMES = tuple(_SHAPES)
 

@@ -105,3 +105,22 @@ def test_reasoning_visibility_applies_to_all_turns(qtbot, theme) -> None:
     chat.add_turn("t2", "b").assistant.append_reasoning("thought two")
     panes = chat.findChildren(ReasoningPane)
     assert len(panes) == 2 and not any(pane.isVisible() for pane in panes)
+
+
+def test_only_the_latest_interrupted_answer_offers_continue(qtbot, theme) -> None:
+    chat = view(qtbot, theme)
+    first = chat.add_turn("t1", "first")
+    first.assistant.append_answer("cut short")
+    first.assistant.finish("interrupted")
+    assert not first.assistant.continue_button.isHidden()
+    with qtbot.waitSignal(chat.continueRequested) as asked:
+        first.assistant.continue_button.click()
+    assert asked.args == ["t1"]
+
+    chat.add_turn("t2", "second")
+    assert first.assistant.continue_button.isHidden()
+
+    finished = chat.turn("t2").assistant
+    finished.append_answer("done")
+    finished.finish("complete")
+    assert finished.continue_button.isHidden()
