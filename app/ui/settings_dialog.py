@@ -1,0 +1,163 @@
+"""The settings dialog: the user-facing options of `app.settings`, edited and saved in one place.
+
+Each control maps to one field of `Settings` (whose descriptions are the tooltips, so the schema stays
+the one source of wording). Saving writes the file atomically through the workspace; the window then
+applies what changed (theme, reasoning panes, the network switch) without a restart. A models folder
+change applies at the next start, and the dialog says so.
+
+Signals:
+    settingsChanged(): the settings were saved.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.chat.workspace import Workspace
+from app.settings import Settings, option_docs
+
+CONTEXT_CHOICES: tuple[tuple[str, int | None], ...] = (
+    ("Automatic (the planner decides)", None),
+    ("8K tokens", 8192), ("16K tokens", 16384), ("32K tokens", 32768),
+    ("64K tokens", 65536), ("128K tokens (the most gpt-oss reads)", 131072),
+)
+
+
+class SettingsDialog(QDialog):
+    settingsChanged = Signal()
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setObjectName("settingsDialog")
+        self.workspace = workspace
+        settings = workspace.settings
+        docs = option_docs()
+
+        self.theme = QComboBox(self)
+        for label, value in (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark")):
+            self.theme.addItem(label, value)
+        self._select(self.theme, settings.theme)
+        self.theme.setToolTip(docs["theme"])
+
+        self.effort = QComboBox(self)
+        for value in ("low", "medium", "high"):
+            self.effort.addItem(value.capitalize(), value)
+        self._select(self.effort, settings.reasoning_effort)
+        self.effort.setToolTip(docs["reasoning_effort"])
+
+        self.context = QComboBox(self)
+        for label, value in CONTEXT_CHOICES:
+            self.context.addItem(label, value)
+        if settings.context_tokens not in [value for _, value in CONTEXT_CHOICES]:
+            self.context.addItem(f"{settings.context_tokens:,} tokens", settings.context_tokens)
+        self._select(self.context, settings.context_tokens)
+        self.context.setToolTip(docs["context_tokens"])
+
+        self.show_reasoning = QCheckBox("Show the model's reasoning", self)
+        self.show_reasoning.setChecked(settings.show_reasoning)
+        self.show_reasoning.setToolTip(docs["show_reasoning"])
+
+        self.ask_python = QCheckBox("Ask before running python code the model writes", self)
+        self.ask_python.setChecked(settings.python_tool_approval == "ask")
+        self.ask_python.setToolTip(docs["python_tool_approval"])
+
+        self.offline = QCheckBox("Never use the network (not even for downloads)", self)
+        self.offline.setChecked(settings.offline_only)
+        self.offline.setToolTip(docs["offline_only"])
+
+        self.endpoint = QLineEdit(settings.hf_endpoint or "", self)
+        self.endpoint.setPlaceholderText("https://huggingface.co")
+        self.endpoint.setToolTip(docs["hf_endpoint"])
+
+        self.models_dir = QLineEdit(settings.models_dir or "", self)
+        self.models_dir.setPlaceholderText(str(workspace.paths.models))
+        self.models_dir.setToolTip(docs["models_dir"])
+        browse = QPushButton("Choose…", self)
+        browse.clicked.connect(self._choose_models_dir)
+        models_row = QHBoxLayout()
+        models_row.addWidget(self.models_dir, 1)
+        models_row.addWidget(browse)
+
+        self.error = QLabel(self)
+        self.error.setObjectName("settingsError")
+        self.error.setWordWrap(True)
+        self.error.hide()
+
+        form = QFormLayout()
+        form.addRow("Appearance", self.theme)
+        form.addRow("Reasoning effort for new chats", self.effort)
+        form.addRow("Context window", self.context)
+        form.addRow("", self.show_reasoning)
+        form.addRow("", self.ask_python)
+        form.addRow("", self.offline)
+        form.addRow("Hugging Face Hub address", self.endpoint)
+        form.addRow("Models folder (after a restart)", models_row)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.accepted.connect(self._save)
+        buttons.rejected.connect(self.reject)
+        column = QVBoxLayout(self)
+        column.addLayout(form)
+        column.addWidget(self.error)
+        column.addWidget(buttons)
+
+    def chosen(self) -> Settings:
+        """The settings as the controls show them (unsaved)."""
+        current = self.workspace.settings
+        endpoint = self.endpoint.text().strip() or None
+        models_dir = self.models_dir.text().strip() or None
+        return Settings(
+            models_dir=models_dir, offline_only=self.offline.isChecked(), hf_endpoint=endpoint,
+            reasoning_effort=self.effort.currentData(), context_tokens=self.context.currentData(),
+            theme=self.theme.currentData(),
+            python_tool_approval="ask" if self.ask_python.isChecked() else "always",
+            show_reasoning=self.show_reasoning.isChecked(), last_model=current.last_model,
+            extra=dict(current.extra),
+        )
+
+    def _save(self) -> None:
+        chosen = self.chosen()
+        if chosen.hf_endpoint and not chosen.hf_endpoint.startswith(("https://", "http://")):
+            self._fail("The Hub address must start with https:// (or http:// for a local mirror).")
+            return
+        previous = self.workspace.settings
+        self.workspace.settings = chosen
+        try:
+            self.workspace.save_settings()
+        except (OSError, ValueError) as exc:
+            self.workspace.settings = previous
+            self._fail(f"The settings could not be saved: {exc}")
+            return
+        self.settingsChanged.emit()
+        self.accept()
+
+    def _fail(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.show()
+
+    def _choose_models_dir(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Models folder", self.models_dir.text()
+                                                  or str(self.workspace.paths.models))
+        if folder:
+            self.models_dir.setText(folder)
+
+    @staticmethod
+    def _select(box: QComboBox, value: object) -> None:
+        index = box.findData(value)
+        if index >= 0:
+            box.setCurrentIndex(index)
