@@ -8,7 +8,9 @@ Signals:
     loadRequested(str): load the model file at this path.
     unloadRequested().
     effortChanged(str): "low", "medium" or "high".
+    pythonToolChanged(bool): the user switched gpt-oss's python tool on or off for this conversation.
     manageRequested(): open the model library (download, import, remove).
+    settingsRequested(): open the settings dialog.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSizePolicy,
     QToolButton,
@@ -46,7 +49,9 @@ class ModelBar(QWidget):
     loadRequested = Signal(str)
     unloadRequested = Signal()
     effortChanged = Signal(str)
+    pythonToolChanged = Signal(bool)
     manageRequested = Signal()
+    settingsRequested = Signal()
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,6 +73,21 @@ class ModelBar(QWidget):
         self.manage_button.setText("Models")
         self.manage_button.setToolTip("Download, import or remove models")
         self.manage_button.clicked.connect(self.manageRequested)
+
+        self.tools_button = QToolButton(self)
+        self.tools_button.setObjectName("toolsButton")
+        self.tools_button.setText("Tools")
+        self.tools_button.setToolTip("Tools the model may use in this conversation")
+        self.tools_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        tools_menu = QMenu(self.tools_button)
+        self.python_action = tools_menu.addAction("Python: run code on this computer (asks first)")
+        self.python_action.setCheckable(True)
+        self.python_action.toggled.connect(self._python_toggled)
+        self.tools_button.setMenu(tools_menu)
+        self.settings_button = QToolButton(self)
+        self.settings_button.setObjectName("manageButton")
+        self.settings_button.setText("Settings")
+        self.settings_button.clicked.connect(self.settingsRequested)
 
         self.status = QLabel(self)
         self.status.setObjectName("planLabel")
@@ -105,8 +125,10 @@ class ModelBar(QWidget):
         top.addWidget(self.load_button)
         top.addWidget(self.manage_button)
         top.addStretch(1)
+        top.addWidget(self.tools_button)
         top.addWidget(effort_label)
         top.addWidget(effort_box)
+        top.addWidget(self.settings_button)
         column = QVBoxLayout(self)
         pad = theme.px(0.7)
         column.setContentsMargins(pad, theme.px(0.5), pad, theme.px(0.4))
@@ -150,6 +172,13 @@ class ModelBar(QWidget):
         if effort in self.effort_buttons:
             self.effort_buttons[effort].setChecked(True)
 
+    def set_python_tool(self, enabled: bool) -> None:
+        """Show the conversation's python tool switch (without announcing a change)."""
+        self.python_action.blockSignals(True)
+        self.python_action.setChecked(enabled)
+        self.python_action.blockSignals(False)
+        self._show_tools_state()
+
     def effort(self) -> str:
         for effort, button in self.effort_buttons.items():
             if button.isChecked():
@@ -161,6 +190,17 @@ class ModelBar(QWidget):
         return self._state
 
     # ---------------------------------------------------------------------------------- internals
+
+    def _python_toggled(self, enabled: bool) -> None:
+        self._show_tools_state()
+        self.pythonToolChanged.emit(enabled)
+
+    def _show_tools_state(self) -> None:
+        on = self.python_action.isChecked()
+        self.tools_button.setText("Tools: python" if on else "Tools")
+        self.tools_button.setProperty("active", on)
+        self.tools_button.style().unpolish(self.tools_button)
+        self.tools_button.style().polish(self.tools_button)
 
     def _load_or_unload(self) -> None:
         path = self.current_path()

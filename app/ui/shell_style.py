@@ -36,6 +36,10 @@ QPushButton#loadButton:disabled {{ background: {p.neutral_background}; color: {p
 QToolButton#manageButton {{ background: transparent; color: {p.text_muted}; border: 1px solid {p.border};
     border-radius: {r(0.5)}px; padding: {r(0.3)}px {r(0.7)}px; }}
 QToolButton#manageButton:hover {{ background: {p.hover}; color: {p.text}; }}
+QToolButton#toolsButton {{ background: transparent; color: {p.text_muted}; border: 1px solid {p.border};
+    border-radius: {r(0.5)}px; padding: {r(0.25)}px {r(0.7)}px; }}
+QToolButton#toolsButton[active="true"] {{ color: {p.accent}; border-color: {p.accent}; }}
+QToolButton#toolsButton::menu-indicator {{ image: none; width: 0; }}
 QLabel#planLabel {{ color: {p.text_muted}; font-size: {small}px; }}
 QLabel#planLabel[state="failed"] {{ color: {p.danger}; }}
 QLabel#planLabel[state="loading"] {{ color: {p.info}; }}
