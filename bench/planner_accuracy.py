@@ -98,7 +98,9 @@ def main() -> int:
                 report["kv"] + report["compute"], worst)
     if args.load_20b:
         header("20b shape twin, loaded by the engine (CPU)")
-        compare_load(read_profile(shape_twin_20b()), Case(4 * K), worst)
+        twin = read_profile(shape_twin_20b())
+        compare_load(twin, Case(4 * K), worst)
+        compare_load(twin, Case(4 * K, n_outputs=1), worst)  # what the app loads with
     print("\nlargest deviation from 1.00 of the ratio predicted / reported:")
     for kind, deviation in sorted(worst.items()):
         print(f"  {kind:<14} {deviation:6.1%}")
@@ -111,7 +113,8 @@ def compare_load(profile: GgufProfile, case: Case, worst: dict[str, float]) -> N
     engine = WorkerEngine()
     try:
         plan = LoadPlan(model_path=str(profile.path), n_ctx=case.n_ctx, kv_type=case.kv_type,  # type: ignore[arg-type]
-                        flash_attn=case.flash_attn, n_ubatch=case.n_ubatch, n_gpu_layers=0)
+                        flash_attn=case.flash_attn, n_ubatch=case.n_ubatch, n_gpu_layers=0,
+                        n_outputs_max=case.n_outputs or 0)
         info = engine.load(plan).result(timeout=900)
     finally:
         engine.close()

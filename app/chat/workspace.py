@@ -5,35 +5,46 @@ how to turn "load this file" into a plan for this machine and a load that steps 
 fallback ladder when memory runs out. Its methods block; the window calls them off the UI thread.
 Nothing here reaches the network: downloads and Hub searches live in `app.models`, started only by the
 user.
+
+Documents in search mode: the workspace keeps each open conversation's `DocumentIndex` (one SQLite file
+per conversation, `chat.attachments.index_path`), gives it to the conversation's tool session with the
+browser tool enabled, and deletes it with the conversation.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from app.chat import attachments as chat_attachments
+from app.chat.context_meter import RaiseOffer, offer_from_option
 from app.chat.events import ChatListener
 from app.chat.session import ChatSession, SessionOptions
+from app.documents import DocumentIndex, ExtractedDocument
 from app.engine.interface import Engine, ModelInfo
 from app.models import DownloadManager, HubAccess, Library
 from app.paths import AppPaths, app_paths
 from app.planner import (
     Attempt,
+    GgufProfile,
     LadderResult,
+    LoadFailed,
     Machine,
+    ModelFileError,
     Plan,
     PlanRequest,
     RememberedPlans,
+    context_option,
     detect_machine,
     load_with_fallback,
     make_plan,
     read_profile,
 )
 from app.settings import Settings, load_settings, save_settings
-from app.store import Conversation, Store, open_store
+from app.store import Attachment, Conversation, Store, open_store
 from app.tools import ToolSelection, ToolSession
 
 log = logging.getLogger(__name__)
@@ -81,6 +92,8 @@ class Workspace:
         self._downloads: DownloadManager | None = None
         self._machine: Machine | None = None
         self._loaded: LoadedModel | None = None
+        self._indexes: dict[int, DocumentIndex] = {}  # open search indexes by conversation id
+        self._profiles: dict[Path, GgufProfile] = {}  # the loaded model's profile, for context offers
         self._lock = threading.Lock()
 
     # ----------------------------------------------------------------------------------- settings
@@ -150,6 +163,47 @@ class Workspace:
             self._engine.unload().result(timeout=60)
         self._loaded = None
 
+    def reload_with_context(self, n_ctx: int, *,
+                            on_attempt: Callable[[Attempt], None] | None = None) -> LoadedModel:
+        """Load the loaded model again with a context of `n_ctx` tokens (re-planned, through the ladder).
+
+        If that fails, the model is loaded again as it was, so the user is not left without one, and
+        LoadFailed says what happened. Raises ValueError when no model is loaded.
+        """
+        previous = self._loaded
+        if previous is None:
+            raise ValueError("No model is loaded: load one first, then raise its context.")
+        try:
+            return self.load_model(previous.path, n_ctx=n_ctx, on_attempt=on_attempt)
+        except LoadFailed as exc:
+            log.warning("reload with n_ctx %d failed (%s); loading the previous context again", n_ctx, exc)
+            try:
+                self.load_model(previous.path, n_ctx=previous.n_ctx)
+            except (LoadFailed, ModelFileError) as again:
+                self._loaded = None  # the engine holds nothing now: say so rather than pretend
+                raise LoadFailed(f"{exc.message} Loading it again with its previous {previous.n_ctx:,}-token "
+                                 f"context failed too: {again}", exc.attempts) from exc
+            raise LoadFailed(f"{exc.message} The model is loaded again with its previous "
+                             f"{previous.n_ctx:,}-token context.", exc.attempts) from exc
+
+    def context_offer(self, n_ctx: int) -> RaiseOffer | None:
+        """What loading the current model with `n_ctx` would take on this machine (None: no model).
+
+        Planned against the machine as read before the current load: the reload frees the current
+        model's memory first, so memory it holds now counts as available.
+        """
+        loaded = self._loaded
+        if loaded is None:
+            return None
+        with self._lock:
+            profile = self._profiles.get(loaded.path)
+        if profile is None:  # the header holds the whole vocabulary: read it once per loaded model
+            profile = read_profile(loaded.path)
+            with self._lock:
+                self._profiles = {loaded.path: profile}
+        option = context_option(profile, self.machine(), n_ctx, current=loaded.plan)
+        return offer_from_option(option, loaded.plan.gpu.total, loaded.plan.host.total)
+
     # ------------------------------------------------------------------------------- conversations
 
     def new_conversation(self) -> Conversation:
@@ -157,12 +211,18 @@ class Workspace:
         return self.store.create_conversation(model=model, reasoning_effort=self.settings.reasoning_effort)
 
     def tool_session(self, conversation: Conversation) -> ToolSession:
+        """The conversation's tools; with documents in search mode, the browser over their index."""
         try:
             selection = ToolSelection.from_record(conversation.settings.get(TOOLS_KEY, {}))
         except ValueError as exc:
             log.warning("conversation %s: unreadable tool selection (%s); tools off", conversation.id, exc)
             selection = ToolSelection()
-        return ToolSession(selection, python_approval=self.settings.python_tool_approval,
+        index = self._search_index(conversation.id, self.store.list_attachments(conversation.id))
+        if index is not None:
+            # Derived from the attachments, not stored: the browser is on exactly while there is
+            # something to browse.
+            selection = replace(selection, browser=True)
+        return ToolSession(selection, documents=index, python_approval=self.settings.python_tool_approval,
                            always_allowed=conversation.settings.get(ALWAYS_ALLOWED_KEY, ()))
 
     def open_session(self, conversation_id: int, listener: ChatListener,
@@ -171,12 +231,64 @@ class Workspace:
         return ChatSession(store=self.store, engine=self.engine, conversation_id=conversation_id,
                            listener=listener, tools=self.tool_session(conversation), options=options)
 
+    def delete_conversation(self, conversation_id: int) -> None:
+        """Delete the conversation from the store and its search index from the disk."""
+        self.store.delete_conversation(conversation_id)
+        with self._lock:
+            index = self._indexes.pop(conversation_id, None)
+        if index is not None:
+            index.close()
+        try:
+            chat_attachments.delete_index_files(self.document_index_path(conversation_id))
+        except OSError as exc:  # derived data: a leftover file is rebuilt or ignored, never read as truth
+            log.warning("search index of conversation %s not deleted: %s", conversation_id, exc)
+
+    # ------------------------------------------------------------------------------ documents
+
+    def document_index_path(self, conversation_id: int) -> Path:
+        return chat_attachments.index_path(self.paths.data, conversation_id)
+
+    def document_index(self, conversation_id: int) -> DocumentIndex:
+        """The conversation's search index, opened once and kept while the workspace lives."""
+        with self._lock:
+            index = self._indexes.get(conversation_id)
+            if index is None:
+                index = DocumentIndex(self.document_index_path(conversation_id))
+                self._indexes[conversation_id] = index
+            return index
+
+    def add_search_documents(self, session: ChatSession, documents: Sequence[ExtractedDocument]) -> None:
+        """Index documents about to be sent in search mode, and turn the session's browser on for them.
+
+        Blocking (chunking and indexing take about 0.4 s per 5 MB of text): call it off the UI thread,
+        before `session.send`, so the turn's prompt already declares the browser.
+        """
+        index = self.document_index(session.conversation_id)
+        for document in documents:
+            index.add(document)
+        tools = session.tools
+        if tools.browser is None or tools.browser.index is not index:
+            tools.set_documents(index)
+        tools.selection = replace(tools.selection, browser=True)
+
+    def _search_index(self, conversation_id: int, attachments: Sequence[Attachment]) -> DocumentIndex | None:
+        """The index holding the conversation's search-mode documents, or None when it has none."""
+        if not chat_attachments.search_attachments(attachments):
+            return None
+        index = self.document_index(conversation_id)
+        chat_attachments.sync_index(index, attachments)
+        return index
+
     # ------------------------------------------------------------------------------------ shutdown
 
     def close(self) -> None:
         with self._lock:
             engine, self._engine = self._engine, None
             downloads, self._downloads = self._downloads, None
+        with self._lock:
+            indexes, self._indexes = list(self._indexes.values()), {}
+        for index in indexes:
+            index.close()
         if downloads is not None:
             downloads.shutdown()  # running downloads pause and resume at the next start
         if engine is not None:

@@ -45,6 +45,10 @@ class LoadPlan:
     n_threads: int | None = None  # None: the worker picks physical cores
     n_batch: int = 512
     n_ubatch: int = 512
+    # Logit rows llama.cpp reserves per batch (0: one per token of the batch, its default). A chat only
+    # samples the prompt's last position, and 1 row instead of 512 saves about 390 MiB of compute buffer
+    # for gpt-oss's 201K vocabulary.
+    n_outputs_max: int = 1
     use_mmap: bool = True
     swa_full: bool = False  # False: the small sliding-window cache gpt-oss needs (see docs)
     warmup: bool = True  # one-token decode at load, so compute-buffer failures show now

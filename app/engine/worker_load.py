@@ -221,6 +221,7 @@ def _create_context(plan: LoadPlan, path: Path, model: llama_wrappers.LlamaModel
     params.n_batch = plan.n_batch
     params.n_ubatch = min(plan.n_ubatch, plan.n_batch)
     params.n_seq_max = 1
+    params.n_outputs_max = plan.n_outputs_max
     params.n_threads = threads
     params.n_threads_batch = threads
     params.flash_attn_type = FLASH_ATTN[plan.flash_attn]

@@ -43,7 +43,9 @@ class PlanRequest:
     n_ctx: int | None = None  # None: the planner chooses (see the module docstring)
     kv_type: KvType | None = None  # None: f16, or q8_0 where that keeps the experts on the GPU
     n_ubatch: int = 512
-    n_outputs: int | None = None  # output rows llama.cpp reserves per batch; None: its default (n_ubatch)
+    # Output rows llama.cpp reserves per batch; the engine asks for 1 (only the last position is sampled).
+    # None models llama.cpp's default (n_ubatch rows).
+    n_outputs: int | None = 1
     gpu_margin: int = GIB  # kept free on each GPU, as llama.cpp's --fit does
     ram_margin: int = GIB
     # Tightenings that the fallback ladder adds after a failed load:
@@ -320,6 +322,7 @@ def _load_plan(profile: GgufProfile, machine: Machine, layout: Layout, settings:
         n_threads=machine.physical_cores,
         n_batch=max(512, settings.n_ubatch),
         n_ubatch=settings.n_ubatch,
+        n_outputs_max=settings.n_outputs or 0,
         # mmap even with experts in host memory, though llama.cpp says those run a little faster without:
         # without it the whole file must fit in free RAM at load (the engine checks that), which would
         # refuse exactly the large models that hybrid plans are for

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 
+from app.chat import attachment_records
 from app.chat import events as ev
 from app.chat.session import ChatBusy, ChatSession, NothingToDo
 from app.chat.turn import item_kind
@@ -48,9 +49,12 @@ STATUS_VIEW: dict[str, tuple[str, str]] = {
 
 
 def chip_for(attachment: Attachment) -> AttachmentChipData:
-    return AttachmentChipData(attachment.file_name, pages=attachment.page_count,
-                              size_bytes=None if attachment.page_count else len(attachment.text.encode()),
-                              tokens=attachment.token_count)
+    """A sent document's chip: pages or the original file's size, and its tokens when it is in the prompt
+    (a search-mode document's text is not, so no count is shown for it)."""
+    size = None if attachment.page_count is not None else attachment_records.attachment_size(attachment)
+    tokens = attachment.token_count if attachment.mode == "inline" else None
+    return AttachmentChipData(attachment.file_name, pages=attachment.page_count, size_bytes=size,
+                              tokens=tokens)
 
 
 class ChatController(QObject):
@@ -116,15 +120,26 @@ class ChatController(QObject):
 
     # ------------------------------------------------------------------------------------ actions
 
+    def ensure_session(self) -> ChatSession | None:
+        """The open conversation's session, creating the conversation if it has none yet (None: the store
+        refused, and the user was told)."""
+        if self.session is None:
+            try:
+                conversation = self.workspace.new_conversation()
+                self.session = self.workspace.open_session(conversation.id, self._bridge.post)
+            except StoreError as exc:
+                self.notice.emit("error", str(exc))
+                return None
+            self.conversation_id = conversation.id
+            self.conversationChanged.emit(conversation.id)
+        return self.session
+
     def send(self, text: str, attachments: Sequence[NewAttachment] = ()) -> bool:
         """Send a message in the open conversation (creating it on the first message)."""
+        if self.ensure_session() is None:
+            return False
+        assert self.session is not None
         try:
-            if self.session is None:
-                conversation = self.workspace.new_conversation()
-                self.conversation_id = conversation.id
-                self.session = self.workspace.open_session(conversation.id, self._bridge.post)
-                self.conversation_id = conversation.id
-                self.conversationChanged.emit(conversation.id)
             turn_id = self.session.send(text, attachments)
         except (ChatBusy, NothingToDo, StoreError) as exc:
             self.notice.emit("error", str(exc))

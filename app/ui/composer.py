@@ -9,7 +9,7 @@ Signals:
     sendRequested(str): the text to send (the window clears the composer once it is accepted).
     stopRequested(): the stop button, while the model is answering.
     attachRequested(): the attach button.
-    filesDropped(list): local file paths dropped on the composer.
+    filesDropped(list): local file paths dropped on the composer (or pasted into its text field).
     chipRemoved(str): the user removed a pending attachment (by its key).
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -47,12 +47,32 @@ class ChipView:
     state: ChipState = "working"
     progress: float | None = None  # 0..1 while extracting a big file
     error: str = ""  # the reason, when state is "error"
+    tooltip: str = ""  # more than fits on the chip (extraction warnings); default: the error or the name
+
+
+def local_files(mime: QMimeData) -> list[str]:
+    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
 
 
 class ComposerEdit(QPlainTextEdit):
-    """The text field: Enter submits, Shift+Enter (or Ctrl+Enter) inserts a newline."""
+    """The text field: Enter submits, Shift+Enter (or Ctrl+Enter) inserts a newline.
+
+    Files dropped on it or pasted into it are announced (`filesInserted`) instead of being typed in as
+    their `file://` addresses, which is what a plain text field does with them.
+    """
 
     submitted = Signal()
+    filesInserted = Signal(list)
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        return bool(local_files(source)) or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        files = local_files(source)
+        if files:
+            self.filesInserted.emit(files)
+            return
+        super().insertFromMimeData(source)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
@@ -109,6 +129,7 @@ class AttachmentChipWidget(QFrame):
         texts.addWidget(self.name)
         texts.addWidget(self.detail)
         texts.addWidget(self.progress)
+        texts.addStretch(1)  # in a row of taller chips (an error that wraps) the text stays at the top
         row = QHBoxLayout(self)
         row.setContentsMargins(theme.px(0.6), theme.px(0.35), theme.px(0.3), theme.px(0.35))
         row.addLayout(texts, 1)
@@ -118,7 +139,7 @@ class AttachmentChipWidget(QFrame):
 
     def update_view(self, view: ChipView) -> None:
         self.name.setText(view.name)
-        self.setToolTip(view.error or view.name)
+        self.setToolTip(view.tooltip or view.error or view.name)
         self.setProperty("state", view.state)
         self.detail.setText(view.error if view.state == "error" else view.detail)
         self.progress.setVisible(view.state == "working")
@@ -160,6 +181,7 @@ class Composer(QFrame):
         self.edit.setPlaceholderText("Message gpt-oss   (Enter to send, Shift+Enter for a new line)")
         self.edit.setTabChangesFocus(True)
         self.edit.submitted.connect(self._submit)
+        self.edit.filesInserted.connect(self.filesDropped)
         self.edit.textChanged.connect(self._text_changed)
 
         self.attach_button = QToolButton(self)
@@ -296,7 +318,7 @@ class Composer(QFrame):
             super().dragEnterEvent(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        paths = local_files(event.mimeData())
         if paths:
             event.acceptProposedAction()
             self.filesDropped.emit(paths)

@@ -1,10 +1,13 @@
 """The main window: the switchboard that lays out the parts and wires their signals.
 
 Left, the conversation sidebar; right, the model bar (picker, load/unload, the plan's sentence, the
-reasoning effort), the conversation (or the welcome page when no model is on disk yet), the composer and
-a status line (time to first token, tokens per second, context used of n_ctx). Widgets stay dumb; the
-`Workspace` (settings, store, library, engine) and the `ChatController` do the work; anything slow runs
-off the UI thread, so the window never waits on the engine or the disk.
+reasoning effort), the conversation (or the welcome page when no model is on disk yet), the context
+meter, the composer (with its attachment chips) and a status line (time to first token, tokens per
+second, context used of n_ctx). Documents dropped on the window or the composer, or picked with the
+attach button, go to the `AttachmentController`; `.gguf` files dropped anywhere are model imports.
+Widgets stay dumb; the `Workspace` (settings, store, library, engine), the `ChatController` and the
+`AttachmentController` do the work; anything slow runs off the UI thread, so the window never waits on
+the engine or the disk.
 """
 
 from __future__ import annotations
@@ -35,9 +38,11 @@ from app.chat.workspace import LoadedModel, Workspace
 from app.models import format_bytes
 from app.planner import LoadFailed, ModelFileError
 from app.store import StoreError
+from app.ui.attachments import AttachmentController
 from app.ui.bridge import EventBridge, run_in_background
 from app.ui.chat_controller import ChatController
 from app.ui.composer import Composer
+from app.ui.context_meter import ContextMeter
 from app.ui.messages.chat_view import ChatView
 from app.ui.model_bar import ModelBar, ModelChoice
 from app.ui.models import ModelLibraryDialog, WelcomePage
@@ -92,7 +97,9 @@ class MainWindow(QMainWindow):
         self._banner_timer.timeout.connect(self.banner.hide)
         self.chat_view = ChatView(self.theme, self)
         self.composer = Composer(self.theme, self)
+        self.meter = ContextMeter(self.theme, self)
         self.controller = ChatController(workspace, self.chat_view, self)
+        self.attachments = AttachmentController(workspace, self.controller, self.composer, self.meter, self)
         self.empty_state = self._make_empty_state()
         self.welcome = WelcomePage(workspace, self.theme, self)
         self.pages = QStackedWidget(self)
@@ -140,6 +147,11 @@ class MainWindow(QMainWindow):
         composer_row.addWidget(self.composer, 100)
         composer_row.addStretch(1)
         self.composer.setMaximumWidth(self.theme.column_width() + self.theme.px(4))
+        meter_row = QHBoxLayout()
+        meter_row.addStretch(1)
+        meter_row.addWidget(self.meter, 100)
+        meter_row.addStretch(1)
+        self.meter.setMaximumWidth(self.theme.column_width() + self.theme.px(4))
         column = QVBoxLayout(right)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
@@ -153,6 +165,8 @@ class MainWindow(QMainWindow):
         composer_box = QVBoxLayout(self.composer_area)
         pad = self.theme.px(1)
         composer_box.setContentsMargins(pad, self.theme.px(0.4), pad, pad)
+        composer_box.setSpacing(self.theme.px(0.3))
+        composer_box.addLayout(meter_row)
         composer_box.addLayout(composer_row)
         column.addWidget(self.composer_area)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -202,11 +216,17 @@ class MainWindow(QMainWindow):
         self.model_bar.loadRequested.connect(self.load_model)
         self.model_bar.unloadRequested.connect(self.unload_model)
         self.model_bar.effortChanged.connect(self.controller.set_effort)
+        self.model_bar.effortChanged.connect(lambda _: self.attachments.schedule_measure())
         self.model_bar.manageRequested.connect(self.open_model_library)
         self.welcome.loadRequested.connect(self.load_model)
         self.welcome.modelsChanged.connect(self._models_changed)
         self.composer.sendRequested.connect(self._send)
         self.composer.stopRequested.connect(self.controller.stop)
+        self.composer.filesDropped.connect(self.drop_files)
+        self.attachments.changed.connect(self._update_composer)
+        self.attachments.sent.connect(self._sent)
+        self.attachments.raiseRequested.connect(self.reload_with_context)
+        self.attachments.notice.connect(lambda level, text: self.show_banner(level, text))
         self.controller.busyChanged.connect(self._busy_changed)
         self.controller.turnFinished.connect(self._turn_finished)
         self.controller.conversationChanged.connect(self._conversation_created)
@@ -224,6 +244,7 @@ class MainWindow(QMainWindow):
         self.setStyleSheet(shell_stylesheet(theme))
         self.sidebar.set_theme(theme)
         self.chat_view.set_theme(theme)
+        self.meter.set_theme(theme)
         self.welcome.set_theme(theme)
 
     # ------------------------------------------------------------------------------------ models
@@ -267,6 +288,35 @@ class MainWindow(QMainWindow):
         run_in_background(self.workspace.unload_model, lambda _: self._unloaded(), self._load_failed, self,
                           name="unload-model")
 
+    def reload_with_context(self, n_ctx: int) -> None:
+        """Load the loaded model again with a larger context (the meter's offer), re-planned."""
+        loaded = self.workspace.loaded
+        if loaded is None:
+            return
+        if self.controller.busy:
+            self.show_banner("warning", "Stop the current answer before changing the context.")
+            return
+        size = f"{n_ctx // 1024}K" if n_ctx % 1024 == 0 else f"{n_ctx:,}-token"
+        self.model_bar.set_state("loading", f"Loading {loaded.name} again with a {size} context…")
+        self._update_composer()
+        run_in_background(lambda: self.workspace.reload_with_context(n_ctx, on_attempt=self._attempts.post),
+                          lambda loaded: self._reloaded(loaded, n_ctx), self._reload_failed, self,
+                          name="reload-model")
+
+    def _reloaded(self, loaded: LoadedModel, asked: int) -> None:
+        self._loaded(loaded)
+        if loaded.n_ctx < asked:  # the ladder had to step the context down to fit
+            self.show_banner("warning", f"Memory allowed a {loaded.n_ctx:,}-token context, not the "
+                                        f"{asked:,} asked for: {loaded.explanation}", timeout_ms=0)
+
+    def _reload_failed(self, error: BaseException) -> None:
+        loaded = self.workspace.loaded
+        if loaded is None:  # not even the previous context came back
+            self._load_failed(error)
+            return
+        self._loaded(loaded)  # the previous context is loaded again; say why the larger one is not
+        self.show_banner("error", str(error), timeout_ms=0)
+
     def _on_attempt(self, attempt: object) -> None:
         step = getattr(attempt, "step", "")
         error = getattr(attempt, "error", None)
@@ -281,6 +331,7 @@ class MainWindow(QMainWindow):
         memory = f" · {memory}" if memory else ""
         self.status_model.setText(f"{loaded.name} · {loaded.n_ctx:,} token context{memory}")
         self._update_composer()
+        self.attachments.model_changed()
         self.composer.focus()
 
     def _unloaded(self) -> None:
@@ -288,6 +339,7 @@ class MainWindow(QMainWindow):
         self.model_bar.set_state("unloaded", "Model unloaded; its memory is free again.")
         self.status_model.setText("No model loaded")
         self._update_composer()
+        self.attachments.model_changed()
 
     def _load_failed(self, error: BaseException) -> None:
         if isinstance(error, ModelFileError | LoadFailed):
@@ -318,6 +370,7 @@ class MainWindow(QMainWindow):
     def new_chat(self) -> None:
         self._cancel_edit()
         self.controller.new_conversation()
+        self.attachments.conversation_changed()
         self.sidebar.select(-1)
         self.model_bar.set_effort(self.workspace.settings.reasoning_effort)
         self._show_conversation_page()
@@ -332,6 +385,7 @@ class MainWindow(QMainWindow):
         except StoreError as exc:
             self.show_banner("error", str(exc))
             return
+        self.attachments.conversation_changed()
         self.model_bar.set_effort(self.controller.effort())
         self._show_conversation_page()
 
@@ -354,7 +408,7 @@ class MainWindow(QMainWindow):
         if conversation_id == self.controller.conversation_id:
             self.new_chat()
         try:
-            self.workspace.store.delete_conversation(conversation_id)
+            self.workspace.delete_conversation(conversation_id)
         except StoreError as exc:
             self.show_banner("error", str(exc))
         self.refresh_sidebar()
@@ -386,9 +440,12 @@ class MainWindow(QMainWindow):
                 self.composer.clear()
                 self.banner.hide()
             return
-        if self.controller.send(text):
+        self.attachments.send(text)  # with the pending documents; `sent` follows when it is accepted
+
+    def _sent(self, text: str) -> None:
+        if self.composer.text().strip() == text:  # typing that came after the send stays
             self.composer.clear()
-            self._show_conversation_page()
+        self._show_conversation_page()
 
     def _start_edit(self, turn_id: str) -> None:
         if self.controller.busy:
@@ -429,7 +486,8 @@ class MainWindow(QMainWindow):
         loaded = self.workspace.loaded is not None
         loading = self.model_bar.state == "loading"
         reason = "" if loaded else ("The model is loading…" if loading else NO_MODEL_REASON)
-        self.composer.set_can_send(loaded and not loading, reason)
+        blocked = self.attachments.blocked_reason() if loaded and not loading else ""
+        self.composer.set_can_send(loaded and not loading and not blocked, reason or blocked)
         self.empty_text.setText("Ask anything. Enter sends, Shift+Enter adds a line." if loaded else reason)
 
     def _show_conversation_page(self) -> None:
@@ -463,10 +521,20 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event: QDropEvent) -> None:
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
-        models = [p for p in paths if p.lower().endswith(MODEL_EXTENSIONS)]
-        if models:
+        if paths:
             event.acceptProposedAction()
+            self.drop_files(paths)
+
+    def drop_files(self, paths: list[str]) -> None:
+        """Files dropped on the window or the composer: models are imported, anything else attached."""
+        models = [p for p in paths if p.lower().endswith(MODEL_EXTENSIONS)]
+        documents = [p for p in paths if not p.lower().endswith(MODEL_EXTENSIONS)]
+        if models:
             self.import_models(models)
+        if documents and self.pages.currentWidget() is self.welcome:
+            self.show_banner("info", "Get a model first: documents are attached to a chat with a model.")
+        elif documents:
+            self.attachments.add_files(documents)
 
     def import_models(self, paths: list[str]) -> None:
         from app.models import import_model
@@ -486,6 +554,7 @@ class MainWindow(QMainWindow):
     # --------------------------------------------------------------------------------- shutdown
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.attachments.close()
         self.controller.close()
         try:
             self.workspace.save_settings()

@@ -38,7 +38,9 @@ def one_sentence(text: str) -> bool:
 def test_20b_on_8_gb(profile_20b: GgufProfile) -> None:
     plan = make_plan(profile_20b, gpu_machine(8))
     assert plan.fits and plan.mode == "hybrid"
-    assert n_experts_in_ram(plan) in (14, 15)
+    # The table's 14-15 assumed llama.cpp's default of 512 logit rows per batch; the engine reserves one
+    # (LoadPlan.n_outputs_max), and the ~390 MiB that frees keeps one more block of experts on the GPU.
+    assert n_experts_in_ram(plan) in (13, 14)
     assert plan.n_ctx == 32 * K  # a longer context would push a quarter more of the experts off the GPU
     assert plan.load.n_gpu_layers == -1
 
@@ -53,9 +55,9 @@ def test_20b_on_16_gb(profile_20b: GgufProfile) -> None:
     assert long.mode == "gpu" and long.load.kv_type == "f16"
     assert long.gpu.total > 0.9 * (machine.gpus[0].memory_free - GIB)
     # on a busier card, 128K needs the q8_0 KV cache to keep every expert on the GPU
-    busier = make_plan(profile_20b, gpu_machine(16, busy_gib=1.0), PlanRequest(n_ctx=128 * K))
+    busier = make_plan(profile_20b, gpu_machine(16, busy_gib=1.3), PlanRequest(n_ctx=128 * K))
     assert busier.load.kv_type == "q8_0" and n_experts_in_ram(busier) == 0
-    f16 = make_plan(profile_20b, gpu_machine(16, busy_gib=1.0), PlanRequest(n_ctx=128 * K, kv_type="f16"))
+    f16 = make_plan(profile_20b, gpu_machine(16, busy_gib=1.3), PlanRequest(n_ctx=128 * K, kv_type="f16"))
     assert n_experts_in_ram(f16) == 1
 
 
