@@ -69,6 +69,7 @@ class AttachmentController(QObject):
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
+        self._closed = False
         self.chat = chat
         self.composer = composer
         self.meter = meter
@@ -165,6 +166,8 @@ class AttachmentController(QObject):
         self.changed.emit()
 
     def _start_next(self) -> None:
+        if self._closed:
+            return
         while self._running < MAX_PARALLEL and self._queue:
             pending = self._pending.get(self._queue.popleft())
             if pending is None or pending.cancel.is_set():
@@ -202,6 +205,8 @@ class AttachmentController(QObject):
             self._show(pending)
 
     def _prepared(self, pending: Pending, prepared: PreparedDocument) -> None:
+        if self._closed:
+            return
         self._finished_one()
         if self._pending.get(pending.key) is not pending:
             return  # removed meanwhile
@@ -216,6 +221,8 @@ class AttachmentController(QObject):
         self.changed.emit()
 
     def _failed(self, pending: Pending, error: BaseException) -> None:
+        if self._closed:
+            return
         self._finished_one()
         if self._pending.get(pending.key) is not pending:
             return
@@ -269,6 +276,8 @@ class AttachmentController(QObject):
         self.schedule_measure()
 
     def _recounted(self, pending: Pending, prepared: PreparedDocument) -> None:
+        if self._closed:
+            return
         if self._pending.get(pending.key) is pending and pending.prepared is not None:
             pending.prepared = prepared
             self._show(pending)
@@ -304,6 +313,8 @@ class AttachmentController(QObject):
         self._measure()
 
     def _measure(self) -> None:
+        if self._closed:
+            return
         if self._measuring:  # one at a time; the running one is followed by another (dirty)
             return
         self._measuring = True
@@ -341,6 +352,8 @@ class AttachmentController(QObject):
         return read
 
     def _measured(self, serial: int, basis: int, reading: context_meter.MeterReading) -> None:
+        if self._closed:
+            return
         self._measuring = False
         if serial == self._measure_serial:
             self._reading, self._reading_basis = reading, basis
@@ -354,6 +367,8 @@ class AttachmentController(QObject):
             self.send(text)
 
     def _measure_failed(self, error: BaseException) -> None:
+        if self._closed:
+            return
         self._measuring = False
         log.error("context meter failed", exc_info=error)
         if self._send_waiting is not None:
@@ -417,6 +432,8 @@ class AttachmentController(QObject):
         return needed <= reading.n_ctx
 
     def _indexed(self, text: str, ready: list[Pending], session: ChatSession) -> None:
+        if self._closed:
+            return
         self._sending = False
         if self.chat.session is not session:
             self.notice.emit("warning", "Another conversation was opened while the documents were indexed; "
@@ -426,6 +443,8 @@ class AttachmentController(QObject):
         self._deliver(text, [p for p in ready if self._pending.get(p.key) is p])
 
     def _index_failed(self, error: BaseException) -> None:
+        if self._closed:
+            return
         self._sending = False
         log.error("indexing documents for search failed", exc_info=error)
         self.notice.emit("error", f"The documents could not be indexed for search: {error}. Your message and "
@@ -433,6 +452,8 @@ class AttachmentController(QObject):
         self.changed.emit()
 
     def _deliver(self, text: str, ready: list[Pending]) -> None:
+        if self._closed:
+            return
         rows: list[NewAttachment] = [p.prepared.new_attachment(p.mode) for p in ready if p.prepared]
         if not self.chat.send(text, rows):
             self.changed.emit()  # refused: chips and draft stay as they are
@@ -451,5 +472,8 @@ class AttachmentController(QObject):
         return self.workspace.engine if self.workspace.loaded is not None else None
 
     def close(self) -> None:
+        # The window closes the workspace (and its store) next: nothing may touch them after this.
+        self._closed = True
+        self._measure_timer.stop()
         for pending in self._pending.values():
             pending.cancel.set()

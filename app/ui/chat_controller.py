@@ -24,9 +24,9 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 
 from app.chat import attachment_records
 from app.chat import events as ev
-from app.chat.session import ChatBusy, ChatSession, NothingToDo
+from app.chat.session import ChatBusy, ChatSession, NothingToDo, SessionOptions
 from app.chat.turn import item_kind
-from app.chat.workspace import ALWAYS_ALLOWED_KEY, Workspace
+from app.chat.workspace import ALWAYS_ALLOWED_KEY, TOOLS_KEY, Workspace
 from app.store import Attachment, NewAttachment, StoreError
 from app.store import Message as StoredMessage
 from app.ui.bridge import EventBridge
@@ -57,6 +57,14 @@ def chip_for(attachment: Attachment) -> AttachmentChipData:
                               tokens=tokens)
 
 
+def thinking_seconds(replies: Sequence[StoredMessage], index: int) -> float | None:
+    """How long a stored reasoning message took: until the next message of the turn began."""
+    if index + 1 >= len(replies):
+        return None
+    seconds = (replies[index + 1].created_at - replies[index].created_at).total_seconds()
+    return seconds if seconds >= 0 else None
+
+
 class ChatController(QObject):
     busyChanged = Signal(bool)
     turnFinished = Signal(object)
@@ -75,9 +83,13 @@ class ChatController(QObject):
         self._items: dict[int, tuple[TurnWidget, str]] = {}  # stored message id -> (turn widget, kind)
         self._user_messages: dict[str, int] = {}  # turn id (as the view knows it) -> user message id
         self._busy = False
+        self._pending_python = False  # the python switch of a chat not created yet
+        # How sessions run their turns (sampling, grammar, step limit); None: the chat room's defaults.
+        self.session_options: SessionOptions | None = None
         view.linkClicked.connect(self._open_link)
         view.copyRequested.connect(lambda text: QGuiApplication.clipboard().setText(text))
         view.regenerateRequested.connect(self._regenerate)
+        view.continueRequested.connect(lambda _turn: self.continue_answer())
         view.approveRequested.connect(lambda call: self._decide(call, "run"))
         view.denyRequested.connect(lambda call: self._decide(call, "deny"))
         view.alwaysAllowRequested.connect(lambda call: self._decide(call, "always"))
@@ -92,6 +104,7 @@ class ChatController(QObject):
         """An empty view; the conversation itself is created when the first message is sent."""
         self._close_session()
         self.conversation_id = None
+        self._pending_python = False
         self.view.clear()
         self._items.clear()
         self._user_messages.clear()
@@ -102,7 +115,7 @@ class ChatController(QObject):
         self.view.clear()
         self._items.clear()
         self._user_messages.clear()
-        self.session = self.workspace.open_session(conversation_id, self._bridge.post)
+        self.session = self.workspace.open_session(conversation_id, self._bridge.post, self.session_options)
         transcript = self.workspace.store.load_transcript(conversation_id)
         self._draw_history(transcript.messages, transcript.attachments)
         self.view.scroll_to_bottom()
@@ -126,13 +139,44 @@ class ChatController(QObject):
         if self.session is None:
             try:
                 conversation = self.workspace.new_conversation()
-                self.session = self.workspace.open_session(conversation.id, self._bridge.post)
+                self.session = self.workspace.open_session(conversation.id, self._bridge.post,
+                                                          self.session_options)
             except StoreError as exc:
                 self.notice.emit("error", str(exc))
                 return None
             self.conversation_id = conversation.id
+            if self._pending_python:
+                self._store_python_switch(True)
             self.conversationChanged.emit(conversation.id)
         return self.session
+
+    def python_tool_enabled(self) -> bool:
+        if self.conversation_id is None:
+            return self._pending_python
+        tools = self.workspace.store.get_conversation(self.conversation_id).settings.get(TOOLS_KEY, {})
+        return isinstance(tools, dict) and tools.get("python") is True
+
+    def set_python_tool(self, enabled: bool) -> None:
+        """Let the model run python in this conversation (every call still waits for approval unless
+        the user chose otherwise). Takes effect from the next turn."""
+        if self.conversation_id is None:
+            self._pending_python = enabled
+            return
+        try:
+            self._store_python_switch(enabled)
+        except StoreError as exc:
+            self.notice.emit("error", str(exc))
+
+    def _store_python_switch(self, enabled: bool) -> None:
+        assert self.conversation_id is not None
+        conversation = self.workspace.store.get_conversation(self.conversation_id)
+        tools = dict(conversation.settings.get(TOOLS_KEY) or {})
+        tools["python"] = enabled
+        updated = self.workspace.store.update_conversation(
+            self.conversation_id, settings={**conversation.settings, TOOLS_KEY: tools})
+        if self.session is not None:
+            # Rebuilt by the workspace, so the document browser stays on where the chat needs it.
+            self.session.tools = self.workspace.tool_session(updated)
 
     def send(self, text: str, attachments: Sequence[NewAttachment] = ()) -> bool:
         """Send a message in the open conversation (creating it on the first message)."""
@@ -314,7 +358,7 @@ class ChatController(QObject):
     def _draw_assistant(self, widget: TurnWidget, replies: Sequence[StoredMessage], live: bool) -> None:
         assistant = widget.assistant
         results = {m.id: m for m in replies if m.role == "tool"}
-        for message in replies:
+        for index, message in enumerate(replies):
             if message.role == "tool":
                 continue
             kind = item_kind(message.role, message.channel, message.recipient)
@@ -323,7 +367,7 @@ class ChatController(QObject):
                 assistant.add_reasoning()
                 assistant.append_reasoning(message.content)
                 if not live or message.status != "streaming":
-                    assistant.finish_reasoning(None)
+                    assistant.finish_reasoning(thinking_seconds(replies, index))
             elif kind == "preamble":
                 assistant.add_preamble(message.content)
             elif kind == "tool_call":

@@ -46,6 +46,7 @@ from app.ui.context_meter import ContextMeter
 from app.ui.messages.chat_view import ChatView
 from app.ui.model_bar import ModelBar, ModelChoice
 from app.ui.models import ModelLibraryDialog, WelcomePage
+from app.ui.settings_dialog import SettingsDialog
 from app.ui.shell_style import shell_stylesheet
 from app.ui.sidebar import ConversationSidebar, SidebarRow
 from app.ui.theme import Theme, ThemeWatcher, apply_palette
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._wire()
         self._apply_theme(self.theme)
+        self.chat_view.set_reasoning_visible(workspace.settings.show_reasoning)
         self.resize(1180, 800)
 
         self.refresh_models()
@@ -218,6 +220,8 @@ class MainWindow(QMainWindow):
         self.model_bar.effortChanged.connect(self.controller.set_effort)
         self.model_bar.effortChanged.connect(lambda _: self.attachments.schedule_measure())
         self.model_bar.manageRequested.connect(self.open_model_library)
+        self.model_bar.settingsRequested.connect(self.open_settings)
+        self.model_bar.pythonToolChanged.connect(self.controller.set_python_tool)
         self.welcome.loadRequested.connect(self.load_model)
         self.welcome.modelsChanged.connect(self._models_changed)
         self.composer.sendRequested.connect(self._send)
@@ -269,6 +273,22 @@ class MainWindow(QMainWindow):
         dialog.modelsChanged.connect(self._models_changed)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.workspace, self)
+        dialog.settingsChanged.connect(self._settings_changed)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def _settings_changed(self) -> None:
+        settings = self.workspace.settings
+        self.watcher.set_preference(settings.theme)
+        self.chat_view.set_reasoning_visible(settings.show_reasoning)
+        if settings.offline_only:
+            for download in self.workspace.downloads.downloads():
+                download.pause()  # "never use the network" stops what is running now, not at the next file
+        self.welcome.refresh()
+        self.show_banner("info", "Settings saved.", timeout_ms=3000)
 
     def _models_changed(self) -> None:
         self.refresh_models()
@@ -373,6 +393,7 @@ class MainWindow(QMainWindow):
         self.attachments.conversation_changed()
         self.sidebar.select(-1)
         self.model_bar.set_effort(self.workspace.settings.reasoning_effort)
+        self.model_bar.set_python_tool(False)
         self._show_conversation_page()
         self.composer.focus()
 
@@ -387,6 +408,7 @@ class MainWindow(QMainWindow):
             return
         self.attachments.conversation_changed()
         self.model_bar.set_effort(self.controller.effort())
+        self.model_bar.set_python_tool(self.controller.python_tool_enabled())
         self._show_conversation_page()
 
     def _conversation_created(self, conversation_id: int) -> None:

@@ -177,6 +177,8 @@ class ConversationSidebar(QWidget):
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._context_menu)
         self.list.selectionModel().currentChanged.connect(self._current_changed)
+        # A click on the row that is already current changes nothing above, yet the user chose it.
+        self.list.clicked.connect(lambda index: self.conversationSelected.emit(int(index.data(ID_ROLE))))
         layout = QVBoxLayout(self)
         pad = theme.px(0.7)
         layout.setContentsMargins(pad, pad, pad, pad)
@@ -204,7 +206,12 @@ class ConversationSidebar(QWidget):
     def select(self, conversation_id: int) -> None:
         row = self.model.row_of(conversation_id)
         if row < 0:
-            self.list.clearSelection()
+            # No current row either: otherwise clicking the conversation that was open would not count.
+            previous, self._selecting = self._selecting, True
+            try:
+                self.list.setCurrentIndex(QModelIndex())
+            finally:
+                self._selecting = previous
             return
         previous, self._selecting = self._selecting, True
         try:

@@ -5,7 +5,6 @@ tokenizer gives exact counts the way the worker would). Files are real, written 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,42 +29,13 @@ from tests.fixtures.documents import (
     write_sparse_file,
     write_text,
 )
-from tests.fixtures.scripted_engine import ScriptedEngine, harmony_reply, split_text
+from tests.fixtures.scripted_engine import harmony_reply, split_text
 from tests.fixtures.tiny_models import tiny_gpt_oss_model
 
 WAIT_MS = 20_000
 GIB = 2**30
 DRAFT = "what do these say?"
 LAPTOP = describe_machine(ram=16 * GIB)
-
-
-@pytest.fixture
-def engine() -> ScriptedEngine:
-    return ScriptedEngine()
-
-
-@pytest.fixture
-def make_window(qtbot, engine) -> Iterator:
-    windows: list[MainWindow] = []
-
-    def make(load: bool = True, n_ctx: int = 16384) -> MainWindow:
-        workspace = Workspace(engine_factory=lambda: engine, read_machine=lambda: LAPTOP)
-        workspace.settings.context_tokens = n_ctx
-        model = import_model(tiny_gpt_oss_model(), workspace.library)
-        window = MainWindow(workspace, ThemeWatcher("light"))
-        qtbot.addWidget(window)
-        window.resize(1100, 800)
-        window.show()
-        windows.append(window)
-        if load:
-            window.load_model(str(model.path))
-            qtbot.waitUntil(lambda: workspace.loaded is not None and window.composer.send_button is not None,
-                            timeout=WAIT_MS)
-        return window
-
-    yield make
-    for window in windows:
-        window.close()
 
 
 def settled(qtbot, window: MainWindow) -> None:

@@ -38,3 +38,13 @@ def test_ten_thousand_rows_are_one_model_reset(qtbot) -> None:
     sidebar.set_rows(rows)
     assert sidebar.model.rowCount() == 10_000
     assert sidebar.model.row_of(9_999) == 9_999
+
+
+def test_after_a_new_chat_the_previous_conversation_can_be_chosen_again(qtbot) -> None:
+    sidebar = make(qtbot)
+    sidebar.set_rows(ROWS, selected=3)
+    sidebar.select(-1)  # "New chat": nothing is current
+    assert not sidebar.list.currentIndex().isValid()
+    with qtbot.waitSignal(sidebar.conversationSelected) as chosen:
+        sidebar.list.setCurrentIndex(sidebar.model.index(0))
+    assert chosen.args == [3]
