@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.flow_layout import FlowLayout
 from app.ui.theme import Theme
 
 ChipState = Literal["working", "ready", "error"]
@@ -170,10 +171,8 @@ class Composer(QFrame):
 
         self.chip_row = QWidget(self)
         self.chip_row.setObjectName("chipRow")
-        self._chip_layout = QHBoxLayout(self.chip_row)
-        self._chip_layout.setContentsMargins(0, 0, 0, 0)
-        self._chip_layout.setSpacing(theme.px(0.5))
-        self._chip_layout.addStretch(1)
+        # Chips wrap onto more rows rather than squeezing (and clipping their error text).
+        self._chip_layout = FlowLayout(self.chip_row, spacing=theme.px(0.5))
         self.chip_row.hide()
 
         self.edit = ComposerEdit(self)
@@ -247,7 +246,7 @@ class Composer(QFrame):
             chip = AttachmentChipWidget(view, self._theme, self.chip_row)
             chip.removeRequested.connect(self._remove_chip)
             self._chips[view.key] = chip
-            self._chip_layout.insertWidget(self._chip_layout.count() - 1, chip)
+            self._chip_layout.insert_widget(self._chip_layout.count(), chip)
         else:
             chip.update_view(view)
         self.chip_row.show()

@@ -77,3 +77,15 @@ def test_dropped_files_are_announced(qtbot, tmp_path) -> None:
     with qtbot.waitSignal(composer.filesDropped) as dropped:
         QApplication.sendEvent(composer, drop)
     assert dropped.args == [[str(tmp_path / "notes.txt")]]
+
+
+def test_many_chips_wrap_onto_rows_instead_of_squeezing(qtbot) -> None:
+    composer = make(qtbot)
+    composer.resize(520, 300)
+    for index in range(6):
+        composer.set_chip(ChipView(str(index), f"document-{index}.pdf", "12 pages · 8,431 tokens", "ready"))
+    composer.remove_chip("5")
+    qtbot.waitUntil(lambda: len({chip.y() for chip in composer._chips.values()}) > 1)
+    widths = {chip.width() for chip in composer._chips.values()}
+    assert min(widths) >= min(chip.sizeHint().width() for chip in composer._chips.values())
+    assert composer.chip_keys() == ["0", "1", "2", "3", "4"]
