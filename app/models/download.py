@@ -130,6 +130,7 @@ class Download:
         self._stop_reason: str | None = None  # "pause", "cancel" or None
         self._rate = RateMeter()
         self._last_emit = 0.0
+        self._deferred_tick: threading.Timer | None = None  # a held-back progress report, due soon
         self._digests: dict[Path, RunningDigest] = {}  # partial path -> digest, kept across pauses
 
     @property
@@ -626,14 +627,27 @@ class DownloadManager:
         self._notify(snapshot)
 
     def _tick(self, job: Download, force: bool = False) -> None:
-        """Progress within a state: delivered at most every `progress_interval` seconds."""
+        """Progress within a state: delivered at most every `progress_interval` seconds, and never held
+        back for good: bytes that arrive just before the connection stalls are reported a moment later
+        by a deferred tick, not only when data moves again."""
         with self._lock:
             now = time.monotonic()
-            if not force and now - job._last_emit < self.progress_interval:
+            wait = self.progress_interval - (now - job._last_emit)
+            if not force and wait > 0:
+                if job._deferred_tick is None:
+                    timer = threading.Timer(wait, self._deferred, args=(job,))
+                    timer.daemon = True
+                    job._deferred_tick = timer
+                    timer.start()
                 return
             job._last_emit = now
             snapshot = job._snapshot()
         self._notify(snapshot)
+
+    def _deferred(self, job: Download) -> None:
+        with self._lock:
+            job._deferred_tick = None
+        self._tick(job, force=True)
 
     def _notify(self, snapshot: DownloadProgress) -> None:
         with self._delivery:

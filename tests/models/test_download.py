@@ -430,3 +430,20 @@ def test_a_broken_listener_does_not_stop_the_download(published: HubServer, make
 
     manager.add_listener(broken)
     assert manager.start(REQUEST_20B).wait(30).state == DownloadState.DONE
+
+
+def test_bytes_that_arrive_just_before_a_stall_are_reported(published: HubServer, make_manager,
+                                                             recorder: Recorder) -> None:
+    # With progress paced to 2 s, the last bytes before the server stops sending would wait for the
+    # next byte (never, while it stalls) without the deferred report.
+    hold = published.hold_after(REPO_20B, FILE_20B, 120_000)
+    manager = make_manager(progress_interval=2.0)
+    manager.add_listener(recorder)
+    download = manager.start(REQUEST_20B)
+    try:
+        assert hold.reached.wait(10)
+        recorder.wait_for(lambda e: e.bytes_done >= 120_000, timeout=5)
+    finally:
+        download.pause()
+        hold.release()
+        download.wait(10)
