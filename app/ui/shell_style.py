@@ -6,12 +6,14 @@ one design in light and dark, and everything scales with the system font.
 
 from __future__ import annotations
 
+from app.paths import resources_dir
 from app.ui.theme import Theme
 
 
 def shell_stylesheet(theme: Theme) -> str:
     p = theme.palette
     r = theme.px
+    chevron = (resources_dir() / "ui" / "chevron-down.svg").as_posix()
     small = r(0.86)
     return f"""
 QMainWindow, QWidget#centralShell {{ background: {p.window}; }}
@@ -27,6 +29,9 @@ QWidget#modelBar {{ background: {p.window}; border-bottom: 1px solid {p.border};
 QComboBox#modelPicker {{ background: {p.surface}; color: {p.text}; border: 1px solid {p.border};
     border-radius: {r(0.5)}px; padding: {r(0.3)}px {r(0.7)}px; font-weight: 600; }}
 QComboBox#modelPicker:disabled {{ color: {p.text_faint}; }}
+QComboBox#modelPicker::drop-down {{ subcontrol-origin: padding; subcontrol-position: center right;
+    width: {r(1.4)}px; border: none; background: transparent; }}
+QComboBox#modelPicker::down-arrow {{ image: url("{chevron}"); width: {r(0.8)}px; height: {r(0.8)}px; }}
 QComboBox#modelPicker QAbstractItemView {{ background: {p.surface_raised}; color: {p.text};
     selection-background-color: {p.selection}; border: 1px solid {p.border}; }}
 QPushButton#loadButton {{ background: {p.accent}; color: {p.accent_text}; border: none;
