@@ -6,11 +6,12 @@ import logging
 import sys
 
 from PySide6.QtCore import QLockFile
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import APP_NAME, __version__
 from app.chat.workspace import Workspace
-from app.paths import app_paths
+from app.paths import app_paths, resources_dir
 from app.ui.main_window import MainWindow
 from app.ui.theme import ThemeWatcher, apply_palette
 
@@ -22,6 +23,7 @@ def run_gui(argv: list[str] | None = None) -> int:
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("ossian")
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "ossian.svg")))
     paths = app_paths().ensure()
     # One window per user: two would each mark the other's streaming answer as interrupted.
     lock = QLockFile(str(paths.data / "ossian.lock"))
