@@ -6,16 +6,20 @@ import os
 import signal
 import time
 
+import pytest
+
 from app.chat.events import ItemDelta, ItemStarted, ToolCallChanged, TurnFinished
 from app.engine.client import WorkerEngine
 from app.engine.interface import LoadPlan
 from app.store import NewAttachment
 from app.tools import FunctionTool, ToolRegistry, ToolSelection, ToolSession
+from app.tools.sandbox import MiB, SandboxLimits
 from tests.chat.conftest import (
     ANALYSIS_THEN_FINAL,
     function_call_grammar,
     python_call_grammar,
 )
+from tests.tools.servers import LoopbackServer
 
 # 3,000 letters: long enough to stop in the middle (llama.cpp caps a single repetition count)
 LONG_FINAL = 'root ::= <|channel|> "final" <|message|> chunk{60}\nchunk ::= [a-z ]{50}'
@@ -268,3 +272,30 @@ def test_busy_session_refuses_a_second_turn(make_session) -> None:
         raise AssertionError("a second turn started while the first was running")
     session.stop()
     assert isinstance(recorder.finished(), TurnFinished)
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    ("import time\nprint('started', flush=True)\ntime.sleep(60)", "time limit"),
+    ("blocks = []\nwhile True:\n    blocks.append(bytearray(16 * 1024 * 1024))", "256 MiB"),
+    ("import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\nprint('connected')",
+     "network access"),
+    ("open({outside!r}, 'w').write('escaped')", "outside the working directory"),
+], ids=["timeout", "memory-hog", "loopback-socket", "write-outside"])
+def test_the_loop_contains_bad_code_and_tells_the_model(make_session, store, tmp_path, code: str,
+                                                        expected: str) -> None:
+    outside = tmp_path / "outside.txt"
+    with LoopbackServer() as server:
+        filled = code.format(port=server.port, outside=str(outside))
+        tools = ToolSession(ToolSelection(python=True), python_approval="always",
+                            limits=SandboxLimits(wall_seconds=2, cpu_seconds=5, memory_bytes=256 * MiB))
+        session, recorder = make_session(grammar=(python_call_grammar(filled), ANALYSIS_THEN_FINAL),
+                                         tools=tools)
+        session.send("run it")
+        finished = recorder.finished(timeout=90)
+        assert server.connections == 0
+    assert finished.status == "complete"  # the turn went on to an answer after the tool result
+    result = next(m for m in store.list_messages(session.conversation_id) if m.role == "tool")
+    assert expected in result.content
+    assert "connected" not in result.content and not outside.exists()
+    call = next(m for m in store.list_messages(session.conversation_id) if m.recipient == "python")
+    assert call.tool_call.state == "failed"
