@@ -23,6 +23,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -179,7 +180,24 @@ def command_test(env_dir: Path, args: list[str]) -> int:
         say("lint failed")
         return lint
     say("tests: pytest")
-    return subprocess.call([str(venv_python(env_dir)), "-m", "pytest", *args], cwd=ROOT, env=env)
+    status = subprocess.call([str(venv_python(env_dir)), "-m", "pytest", *args], cwd=ROOT, env=env)
+    return exit_status("pytest", status)
+
+
+def exit_status(name: str, status: int) -> int:
+    """Turn a child's status into ours, saying so when a signal killed it.
+
+    A negative status would otherwise reach the shell as 256 + status (245 for SIGSEGV), which
+    reads like a test failure even when every test passed and the crash came at interpreter exit.
+    """
+    if status >= 0:
+        return status
+    try:
+        name_of_signal = signal.Signals(-status).name
+    except ValueError:
+        name_of_signal = f"signal {-status}"
+    say(f"{name} was killed by {name_of_signal}; see the end of its output above")
+    return 128 - status
 
 
 def main(argv: list[str]) -> int:
