@@ -43,7 +43,7 @@ def run_gui(argv: list[str] | None = None) -> int:
     window = MainWindow(workspace, watcher)
     window.show()
     # Everything built at start-up lives as long as the window: keep it out of the collector's full
-    # passes, which otherwise pause a streaming answer for ~20 ms (bench/ui_stream.py --gc-freeze).
+    # passes, which otherwise pause a streaming answer for ~20 ms (bench/ui_stream.py --no-gc-freeze).
     gc.freeze()
     try:
         return app.exec()

@@ -8,7 +8,7 @@ margins, so the column reads like one document.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
@@ -77,6 +77,11 @@ PieceWidget = ProseLabel | CodeBlockWidget
 # Pieces are kept in pages of this many: a frame lays out the open page and the list of pages, never
 # every piece of a long answer (Qt caches a finished page's height like any unchanged widget's).
 PAGE_PIECES = 12
+# A new code block (a QTextEdit with scroll bars, a header, a button) costs ~15 ms to create and polish
+# against the style sheet, in the frame where it appears, on top of that frame's layout and paint: the
+# longest event-loop stalls of a stream. While text streams, one is made ahead, this long after a
+# delta, in a frame of its own.
+SPARE_CODE_BLOCK_DELAY_MS = 60
 
 
 class MarkdownView(FlowWidget):
@@ -100,6 +105,10 @@ class MarkdownView(FlowWidget):
         self._pages: list[FlowWidget] = []
         self._layout = column_layout(self)
         self._waiting_to_show = False
+        self._spare_code_block: CodeBlockWidget | None = None
+        self._spare_timer = QTimer(self)
+        self._spare_timer.setSingleShot(True)
+        self._spare_timer.timeout.connect(self._prepare_spare_code_block)
 
     # -- slots -------------------------------------------------------------------------------------
 
@@ -108,6 +117,8 @@ class MarkdownView(FlowWidget):
         if text:
             self._stream.feed(text)
             self._context.frames.request(self, self.flush)
+            if self._spare_code_block is None and not self._spare_timer.isActive():
+                self._spare_timer.start(SPARE_CODE_BLOCK_DELAY_MS)
 
     def set_text(self, text: str, finished: bool = True) -> None:
         """Replace everything (a message from history, or a theme change); rendered at once."""
@@ -123,6 +134,7 @@ class MarkdownView(FlowWidget):
         if not self._stream.closed:
             self._stream.close()
             self.flush()
+        self._drop_spare_code_block()
 
     def flush(self) -> None:
         """Render what arrived since the last frame (the frame clock calls this).
@@ -156,6 +168,7 @@ class MarkdownView(FlowWidget):
 
     def set_context(self, context: RenderContext) -> None:
         self._context = context
+        self._drop_spare_code_block()  # made with the old theme
         self.set_text(self._stream.text, finished=self._stream.closed)
 
     # -- queries -----------------------------------------------------------------------------------
@@ -198,15 +211,35 @@ class MarkdownView(FlowWidget):
             self._remove_widgets_from(index)
         page = self._page(index // PAGE_PIECES)
         widget: PieceWidget
+        spare = None
         if isinstance(piece, CodePiece):
-            widget = CodeBlockWidget(self._context, page)
+            spare, self._spare_code_block = self._spare_code_block, None
+            widget = spare or CodeBlockWidget(self._context, page)
             widget.copyRequested.connect(self.copyRequested)
         else:
             widget = ProseLabel(self._muted, page)
             widget.linkActivated.connect(self._on_link)
+        if spare is not None:
+            spare.setParent(page)
         page.layout().addWidget(widget)
+        if spare is not None:
+            spare.show()  # hidden on purpose while it waited, so the layout does not show it itself
         self._widgets.append(widget)
         return widget
+
+    def _prepare_spare_code_block(self) -> None:
+        if self._stream.closed or self._spare_code_block is not None:
+            return
+        spare = CodeBlockWidget(self._context, self)
+        spare.hide()
+        spare.ensurePolished()  # the widget and its children, against the view's style sheet
+        self._spare_code_block = spare
+
+    def _drop_spare_code_block(self) -> None:
+        self._spare_timer.stop()
+        if self._spare_code_block is not None:
+            self._spare_code_block.deleteLater()
+            self._spare_code_block = None
 
     def _page(self, number: int) -> FlowWidget:
         if number == len(self._pages):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt, QUrl
 from PySide6.QtGui import QTextDocument
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QToolButton
 
 from app.ui.messages.code_block import CodeBlockWidget
 from app.ui.messages.markdown_view import MarkdownView, ProseLabel
@@ -106,3 +107,36 @@ def test_a_new_context_renders_again_with_its_colours(qtbot, context, theme) -> 
     view.set_context(dark)
     assert DARK.inline_code_background in view.piece_widgets()[0].text()
     assert view.text() == "Some `code` here."
+
+
+def test_a_code_block_made_ahead_while_streaming_is_the_one_code_lands_in(qtbot, context) -> None:
+    view = MarkdownView(context)
+    qtbot.addWidget(view)
+    view.show()
+    view.append_text("Some prose first.\n\n")
+    qtbot.waitUntil(lambda: len(view.findChildren(CodeBlockWidget)) == 1, timeout=2_000)
+    ahead = view.findChildren(CodeBlockWidget)[0]
+    assert ahead.isHidden() and ahead not in view.piece_widgets()
+    copies = []
+    view.copyRequested.connect(copies.append)
+    view.append_text("```python\nprint(1)\n```\n\nAfter.\n\n")
+    view.finish()
+    settle(context)
+    blocks = [w for w in view.piece_widgets() if isinstance(w, CodeBlockWidget)]
+    assert len(blocks) == 1 and blocks[0] is ahead
+    assert ahead.isVisible() and ahead.code() == "print(1)\n"
+    ahead.findChild(QToolButton, "codeCopy").click()
+    assert copies == ["print(1)\n"]
+    # Finished: no spare is kept (it is deleted with the next event-loop pass).
+    qtbot.waitUntil(lambda: view.findChildren(CodeBlockWidget) == [ahead], timeout=2_000)
+
+
+def test_a_message_from_history_makes_no_code_block_ahead(qtbot, context) -> None:
+    view = MarkdownView(context)
+    qtbot.addWidget(view)
+    view.show()
+    view.set_text(ANSWER)
+    settle(context)
+    qtbot.wait(150)
+    assert len(view.findChildren(CodeBlockWidget)) == 1 == len(
+        [w for w in view.piece_widgets() if isinstance(w, CodeBlockWidget)])
