@@ -240,8 +240,9 @@ class DocumentBrowser:
             return None
         if page.document is None:
             return citations[0]  # a results page cites the passage its line belongs to
-        return Citation(citations[0].document, citations[0].page, citations[0].line_start,
-                        citations[-1].line_end)
+        first, last = citations[0], citations[-1]
+        page_end = last.page if last.page != first.page else None  # lines across a page break
+        return Citation(first.document, first.page, first.line_start, last.line_end, page_end)
 
     def citations_in(self, text: str) -> list[tuple[tuple[int, int], Citation]]:
         """Every resolvable `【cursor†L..】` in `text`, as ((start, end) offsets in text, citation)."""

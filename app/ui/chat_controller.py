@@ -24,6 +24,7 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 
 from app.chat import attachment_records
 from app.chat import events as ev
+from app.chat.citations import CitationResolver, CitationStream
 from app.chat.session import ChatBusy, ChatSession, NothingToDo, SessionOptions
 from app.chat.turn import item_kind
 from app.chat.workspace import ALWAYS_ALLOWED_KEY, TOOLS_KEY, Workspace
@@ -82,6 +83,9 @@ class ChatController(QObject):
         self._bridge.received.connect(self._on_event)
         self._items: dict[int, tuple[TurnWidget, str]] = {}  # stored message id -> (turn widget, kind)
         self._user_messages: dict[str, int] = {}  # turn id (as the view knows it) -> user message id
+        # Citations in answers are shown by file and page, resolved from the browser pages seen so far.
+        self._citations = CitationResolver()
+        self._answer_streams: dict[int, CitationStream] = {}  # answer message id -> its stream
         self._busy = False
         self._pending_python = False  # the python switch of a chat not created yet
         # How sessions run their turns (sampling, grammar, step limit); None: the chat room's defaults.
@@ -108,6 +112,8 @@ class ChatController(QObject):
         self.view.clear()
         self._items.clear()
         self._user_messages.clear()
+        self._citations = CitationResolver()
+        self._answer_streams.clear()
 
     def open_conversation(self, conversation_id: int) -> None:
         self._close_session()
@@ -115,6 +121,8 @@ class ChatController(QObject):
         self.view.clear()
         self._items.clear()
         self._user_messages.clear()
+        self._citations = CitationResolver()
+        self._answer_streams.clear()
         self.session = self.workspace.open_session(conversation_id, self._bridge.post, self.session_options)
         transcript = self.workspace.store.load_transcript(conversation_id)
         self._draw_history(transcript.messages, transcript.attachments)
@@ -312,14 +320,28 @@ class ChatController(QObject):
         elif kind == "tool_call":
             assistant.append_tool_arguments(str(event.item_id), event.text)
         else:
-            assistant.append_answer(event.text)
+            stream = self._answer_streams.setdefault(event.item_id, CitationStream(self._citations))
+            text = stream.feed(event.text)
+            if text:
+                assistant.append_answer(text)
 
     def _item_finished(self, event: ev.ItemFinished) -> None:
         found = self._items.get(event.item_id)
         if found is not None and found[1] == "reasoning":
             found[0].assistant.finish_reasoning(event.duration_s)
+        self._finish_answer_stream(event.item_id)
+
+    def _finish_answer_stream(self, item_id: int) -> None:
+        """Show what an answer's stream still held back (an unclosed `【` at its very end)."""
+        stream = self._answer_streams.pop(item_id, None)
+        found = self._items.get(item_id)
+        rest = stream.finish() if stream is not None else ""
+        if rest and found is not None:
+            found[0].assistant.append_answer(rest)
 
     def _tool_changed(self, event: ev.ToolCallChanged) -> None:
+        if event.state == "done":
+            self._citations.add_tool_output(event.tool_name, event.result)
         found = self._items.get(event.call_id)
         if found is None:
             return
@@ -329,6 +351,8 @@ class ChatController(QObject):
             duration=event.duration_s or None)
 
     def _turn_finished(self, event: ev.TurnFinished) -> None:
+        for item_id in list(self._answer_streams):  # one turn runs at a time: these are its answers
+            self._finish_answer_stream(item_id)
         widget = self.view.turn(str(event.turn_id))
         if widget is not None:
             status, extra = STATUS_VIEW.get(event.status, ("failed", ""))
@@ -375,12 +399,14 @@ class ChatController(QObject):
                 state = call.state if call is not None and call.state != "interrupted" else "failed"
                 result = results.get(call.result_message_id) if call and call.result_message_id else None
                 name = message.recipient or "tool"
+                if result is not None and state == "done":
+                    self._citations.add_tool_output(name, result.content)
                 assistant.add_tool_call(str(message.id), name, message.content, state,
                                         "python" if name == "python" else None)
                 assistant.update_tool_call(str(message.id), result=result.content if result else None,
                                            duration=call.duration_s if call else None)
             else:
-                assistant.append_answer(message.content)
+                assistant.append_answer(self._citations.display(message.content))
 
     def _stored_status(self, replies: Sequence[StoredMessage]) -> tuple[str, str, str | None]:
         if any(m.status == "interrupted" for m in replies):

@@ -136,6 +136,8 @@ class Theme:
             f"td.quote {{ border-left: 3px solid {p.border}; padding-left: {self.px(0.8)}px; "
             f"color: {p.text_muted}; }}",
             f"hr {{ background-color: {p.border}; }}",
+            f"span.cite {{ background-color: {p.inline_code_background}; color: {p.text_muted}; "
+            f"font-size: {self.px(0.8)}px; }}",
             f"li {{ margin-bottom: {self.px(0.25)}px; }}",
         ]
         for tag, (top_em, bottom_em) in _BLOCK_MARGINS_EM.items():

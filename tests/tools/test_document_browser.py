@@ -77,6 +77,13 @@ def test_a_citation_to_a_document_page_resolves_to_file_page_and_lines(browser: 
     assert [(answer[s:e], c) for (s, e), c in found] == [("【1†L5-L6】", Citation("report.pdf", 2, 5, 6))]
 
 
+def test_a_citation_across_a_page_break_names_both_pages(browser: DocumentBrowser) -> None:
+    browser.call("open", '{"id": "report.pdf", "loc": 1}')
+    citation = browser.resolve_citation(0, 3, 5)
+    assert citation == Citation("report.pdf", 1, 3, 5, page_end=2)
+    assert str(citation) == "report.pdf, pages 1-2, lines 3-5"
+
+
 def test_a_citation_to_a_results_line_resolves_to_its_passage(browser: DocumentBrowser) -> None:
     browser.call("search", '{"query": "warehouse"}')
     citation = browser.resolve_citation(0, 1)

@@ -243,6 +243,36 @@ def test_search_mode_sends_and_the_document_is_stored_and_searchable(qtbot, make
     assert window.workspace.document_index_path(window.controller.conversation_id).exists()
 
 
+def test_a_citation_in_the_answer_shows_the_file_live_and_after_reopening(qtbot, make_window, engine,
+                                                                         tmp_path) -> None:
+    window = make_window()
+    window.composer.set_text("Where is the lantern?")
+    window.attachments.add_files([big_text(tmp_path)])
+    settled(qtbot, window)
+    window.meter.search_button.click()
+    settled(qtbot, window)
+    engine.queue(harmony_reply([("analysis", "Search."),
+                                ("analysis to=browser.search", '{"query": "lantern"}')]))
+    engine.queue(harmony_reply([("final", "It is in the manual 【0†L1】, not in 【5†L2】.")]))
+    with qtbot.waitSignal(window.attachments.sent, timeout=WAIT_MS):
+        qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=WAIT_MS)
+
+    def answer_html() -> str:
+        view = window.chat_view.turns()[-1].assistant.answer_view()
+        view.flush()
+        return "".join(w.html for w in view.piece_widgets())
+
+    live = answer_html()
+    assert '<span class="cite">\u2009manual.txt\u2009</span>' in live
+    assert "0†L1" not in live  # resolved from the browser page the tool showed
+    assert '<span class="cite">\u2009source\u2009</span>' in live  # cursor 5 was never shown
+    conversation = window.controller.conversation_id
+    window.new_chat()
+    window.open_conversation(conversation)
+    assert answer_html() == live
+
+
 def test_a_larger_context_reloads_the_model_and_then_it_fits(qtbot, make_window, engine, tmp_path) -> None:
     window = make_window()
     window.composer.set_text(DRAFT)

@@ -4,6 +4,8 @@ CommonMark with GFM tables and strikethrough. Raw HTML in model output is shown 
 interpreted), images become links (the view never fetches anything), and markdown-it's link check
 already refuses `javascript:`, `vbscript:`, `file:` and `data:` targets. Code fenced inside other blocks
 (a list item) is highlighted here; top-level code blocks become their own widgets (see `stream`).
+Citation markers, `【report.pdf, p. 3】` (named by app/chat/citations.py) or a raw `【3†L10-L20】`, are
+drawn as small tags, never as the bracket soup the model writes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 
@@ -28,6 +31,39 @@ STREAMING_KEY = "ossian_streaming"
 _BLOCK_NEWLINE = re.compile(
     r"(</?(?:p|li|ul|ol|h[1-6]|blockquote|table|thead|tbody|tr|th|td|pre|hr)\b[^>]*>)\n"
 )
+
+
+# A marker on one line, at most this long; longer bracketed text is left as text.
+_CITATION = re.compile(r"【([^【】\n]{1,120})】")
+_RAW_CITATION = re.compile(r"\d+†L\d+(?:-L\d+)?")
+
+
+def citation_label(marker: str) -> str:
+    """What a citation tag says: a named marker as is; a raw one its title, or "source" when it has none."""
+    if _RAW_CITATION.fullmatch(marker):
+        return "source"
+    return marker.rsplit("†", 1)[-1].strip() or "source"
+
+
+def _split_citations(state: StateCore) -> None:
+    """Core rule: text tokens holding `【…】` become text, citation, text (code spans are not text)."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children or "【" not in block.content:
+            continue
+        children: list[Token] = []
+        for child in block.children:
+            if child.type != "text" or "【" not in child.content:
+                children.append(child)
+                continue
+            position = 0
+            for match in _CITATION.finditer(child.content):
+                if match.start() > position:
+                    children.append(Token("text", "", 0, content=child.content[position:match.start()]))
+                children.append(Token("citation", "", 0, content=match[1]))
+                position = match.end()
+            if position < len(child.content):
+                children.append(Token("text", "", 0, content=child.content[position:]))
+        block.children = children
 
 
 RenderRule = Callable[[Sequence[Token], int, OptionsDict, Any], str]
@@ -48,6 +84,8 @@ class MarkdownRenderer:
         self.highlighter = highlighter
         md = MarkdownIt("commonmark", {"html": False, "xhtmlOut": False, "breaks": False, "linkify": False})
         md.enable(["table", "strikethrough"])
+        md.core.ruler.push("citations", _split_citations)
+        md.add_render_rule("citation", _rule(self._render_citation))
         md.add_render_rule("fence", _rule(self._render_code))
         md.add_render_rule("code_block", _rule(self._render_code))
         md.add_render_rule("image", _rule(self._render_image))
@@ -83,6 +121,14 @@ class MarkdownRenderer:
             body = self.highlighter.highlight_if_loaded(code, language_name(token.info))
         # Code inside a list item has no scroll bar of its own: the theme's CSS wraps it (pre-wrap).
         return f'<pre class="code">{body}</pre>'
+
+    def _render_citation(
+        self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any
+    ) -> str:
+        # Thin spaces pad the tag (Qt's rich text has no padding on inline elements); no-break spaces
+        # keep it on one line.
+        label = html.escape(citation_label(tokens[idx].content), quote=False).replace(" ", "\u00a0")
+        return f'<span class="cite">\u2009{label}\u2009</span>'
 
     def _render_image(
         self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any
