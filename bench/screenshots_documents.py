@@ -10,7 +10,8 @@ token counts come from the scripted engine (the real weights cannot be downloade
   cannot be attached; the meter shows what they take of the context.
 - `documents-overflow-{light,dark}.png`: a long manual on top: the meter overflows, sending is blocked,
   and the two ways out are offered (a larger context the planner says fits, or search mode).
-- `documents-search-light.png`: after choosing search mode and sending: the chips on the message.
+- `documents-search-light.png`: after choosing search mode and sending: the chips on the message, the
+  model's search of the manual on its tool card, and the answer's citations named by file.
 """
 
 from __future__ import annotations
@@ -119,9 +120,14 @@ def main() -> int:
     window.meter.search_button.click()
     wait_until(lambda: window.attachments.idle and window.attachments.reading.fits)
     engine.queue(harmony_reply([
-        ("analysis", "The manual is in search mode: search it for the escalation steps."),
+        ("analysis", "The manual is in search mode: search it for the granite meadow procedure."),
+        ("analysis to=browser.search", '{"query": "granite meadow"}'),
+    ]))
+    engine.queue(harmony_reply([
+        ("analysis", "The first result is the procedure."),
         ("final", "The report shows revenue up in every quarter; the meeting decided to move the launch "
-                  "to spring. For escalations the manual is searchable: ask me about any procedure."),
+                  "to spring. The manual's granite meadow procedure is the first match 【0†L1】, and a "
+                  "second passage repeats it 【0†L5】."),
     ]))
     window.composer.sendRequested.emit(window.composer.text())
     wait_until(lambda: not window.controller.busy and not window.composer.chip_keys())

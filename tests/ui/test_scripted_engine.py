@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from app.engine.interface import Done, EngineError, GenerateRequest, LoadPlan, TokenEvent
-from app.harmony.segments import SPECIAL_TOKENS
+from app.harmony.segments import SPECIAL_TOKENS, Special, Text
 from tests.fixtures.scripted_engine import (
     SPECIAL_IDS,
     ScriptedEngine,
@@ -105,3 +105,12 @@ def _decodes(piece: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def test_done_reports_the_prompt_as_the_toy_tokenizer_counts_it() -> None:
+    engine = loaded(text_reply("ok"))
+    request = GenerateRequest(segments=(Special("<|start|>"), Text("user"), Special("<|message|>"),
+                                        Text("How are you today?")))
+    done = next(e for e in engine.generate(request) if isinstance(e, Done))
+    assert done.prompt_tokens == 2 + len(split_text("user")) + len(split_text("How are you today?"))
+    assert done.generated_tokens == len(split_text("ok"))
