@@ -14,8 +14,10 @@ another session, lines the page did not show) is left as the model wrote it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from app.store import Message
 from app.tools.document_browser import CITATION_RE
 
 BROWSER_PREFIX = "browser."
@@ -130,3 +132,17 @@ class CitationStream:
         """Whatever is still held, at the end of the answer."""
         text, self._held = self._held, ""
         return self.resolver.display(text)
+
+
+def named_answer_texts(messages: Sequence[Message]) -> dict[int, str]:
+    """Stored answers whose citations can be named, as message id -> text to show (exports use it)."""
+    resolver = CitationResolver()
+    shown: dict[int, str] = {}
+    for message in messages:
+        if message.role == "tool" and message.name:
+            resolver.add_tool_output(message.name, message.content)
+        elif message.role == "assistant" and message.recipient is None and "【" in message.content:
+            text = resolver.display(message.content)
+            if text != message.content:
+                shown[message.id] = text
+    return shown

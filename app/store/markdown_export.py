@@ -9,8 +9,8 @@ no content can end its block early.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
 from app.store.records import Attachment, Message, Transcript
 
@@ -24,6 +24,8 @@ _CLOSING_DETAILS = re.compile(r"</details\s*>", re.IGNORECASE)
 class MarkdownOptions:
     include_reasoning: bool = True  # as collapsible sections; False leaves reasoning out
     include_tool_calls: bool = True  # calls with their results, collapsible; False leaves them out
+    # message id -> the text to write instead of its content (answers with citations named by file)
+    shown_texts: Mapping[int, str] = field(default_factory=dict)
 
 
 def transcript_to_markdown(transcript: Transcript, options: MarkdownOptions | None = None) -> str:
@@ -94,7 +96,8 @@ def _blocks(message: Message, by_id: dict[int, Message], results: dict[int, int]
         if not options.include_reasoning:
             return []
         return [_details("Reasoning", message.content.strip() + _status_note(message))]
-    blocks = [message.content.strip() + _status_note(message)] if message.content.strip() else []
+    content = options.shown_texts.get(message.id, message.content)
+    blocks = [content.strip() + _status_note(message)] if content.strip() else []
     if not blocks and message.status != "complete":
         blocks = [_status_note(message).strip()]
     if attachments:

@@ -412,10 +412,16 @@ class Store:
             )
 
     def export_markdown(self, conversation_id: int, *, include_reasoning: bool = True,
-                        include_tool_calls: bool = True) -> str:
-        """Markdown, with reasoning and tool calls as collapsible sections or left out."""
-        options = MarkdownOptions(include_reasoning=include_reasoning, include_tool_calls=include_tool_calls)
-        return transcript_to_markdown(self.load_transcript(conversation_id), options)
+                        include_tool_calls: bool = True,
+                        shown_texts: Callable[[Sequence[Message]], Mapping[int, str]] | None = None) -> str:
+        """Markdown, with reasoning and tool calls as collapsible sections or left out.
+
+        `shown_texts` may give, from the messages, texts to write instead of some messages' content.
+        """
+        transcript = self.load_transcript(conversation_id)
+        options = MarkdownOptions(include_reasoning=include_reasoning, include_tool_calls=include_tool_calls,
+                                  shown_texts=shown_texts(transcript.messages) if shown_texts else {})
+        return transcript_to_markdown(transcript, options)
 
     def export_json(self, conversation_id: int) -> str:
         """The conversation file (format "ossian-conversation", Harmony-shaped messages)."""

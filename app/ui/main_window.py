@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app import APP_NAME
 from app.chat import events as ev
+from app.chat.citations import named_answer_texts
 from app.chat.workspace import LoadedModel, Workspace
 from app.models import format_bytes
 from app.planner import LoadFailed, ModelFileError
@@ -445,8 +446,8 @@ class MainWindow(QMainWindow):
             return
         store = self.workspace.store
         try:
-            text = store.export_markdown(conversation_id) if kind == "markdown" else store.export_json(
-                conversation_id)
+            text = (store.export_markdown(conversation_id, shown_texts=named_answer_texts)
+                    if kind == "markdown" else store.export_json(conversation_id))
             Path(path).write_text(text, encoding="utf-8")
         except (OSError, StoreError) as exc:
             self.show_banner("error", f"Could not export to {path}: {exc}")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.chat.citations import CitationResolver, CitationStream, parse_page
+from app.chat.citations import CitationResolver, CitationStream, named_answer_texts, parse_page
 from app.documents import DocumentIndex
+from app.store import NewMessage, open_store
 from app.tools.document_browser import CITATION_RE, DocumentBrowser
 from tests.tools.test_document_browser import REPORT_PAGES, paged, unpaged
 
@@ -104,3 +105,22 @@ def test_a_stream_cut_anywhere_shows_the_same_text_and_never_half_a_marker(brows
     assert "".join(pieces) == resolver.display(answer)
     assert not any(CITATION_RE.search(p) and "【1†L5" in p for p in pieces)
     assert all(p.count("【") == p.count("】") for p in pieces[:-1] if "lone" not in p and "end" not in p)
+
+
+def test_a_markdown_export_names_the_citations_the_view_names(browser, tmp_path) -> None:
+    with open_store(tmp_path / "chats.db") as store:
+        conversation = store.create_conversation(title="Flood")
+        store.append_message(conversation.id, NewMessage("user", "Where was the flood?"))
+        for function, arguments in (("search", '{"query": "warehouse flooded"}'), ("open", '{"id": 0}')):
+            result = browser.call(function, arguments)
+            store.append_message(conversation.id, NewMessage("assistant", arguments, channel="analysis",
+                                                             recipient=f"browser.{function}"))
+            store.append_message(conversation.id, NewMessage("tool", result.content, name=result.author,
+                                                             channel="analysis", recipient="assistant"))
+        store.append_message(conversation.id, NewMessage("assistant", "In Oslo 【1†L5】, see 【8†L1】.",
+                                                         channel="final"))
+        named = store.export_markdown(conversation.id, shown_texts=named_answer_texts)
+        raw = store.export_markdown(conversation.id)
+    assert "In Oslo 【report.pdf, p. 2】, see 【8†L1】." in named
+    assert "In Oslo 【1†L5】, see 【8†L1】." in raw
+    assert named.count("L5: The warehouse in Oslo flooded in March.") == 1  # the tool result, unchanged
