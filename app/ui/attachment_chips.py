@@ -62,7 +62,7 @@ def chip_view(pending: Pending) -> ChipView:
     if prepared.reused:
         detail += " · also earlier in this chat"
     tooltip = "\n".join([f"{document.name} ({document.type_label})", *notes])
-    return ChipView(pending.key, pending.name, detail, "ready", tooltip=tooltip)
+    return ChipView(pending.key, pending.name, detail, "ready", tooltip=tooltip, mode=pending.mode)
 
 
 def progress_text(report: ExtractionProgress | None) -> str:

@@ -43,7 +43,7 @@ from app.chat.prompt import PromptSettings
 from app.chat.session import ChatSession
 from app.chat.workspace import Workspace
 from app.documents import DocumentError, ExtractionCancelled, ExtractionProgress, estimate_tokens
-from app.store import NewAttachment
+from app.store import AttachmentMode, NewAttachment
 from app.ui.attachment_chips import Pending, chip_view
 from app.ui.bridge import EventBridge, run_in_background
 from app.ui.chat_controller import ChatController
@@ -98,6 +98,7 @@ class AttachmentController(QObject):
 
         composer.attachRequested.connect(self.pick_files)
         composer.chipRemoved.connect(self.remove)
+        composer.chipModeRequested.connect(lambda key, mode: self.set_mode([key], mode))
         composer.edit.textChanged.connect(self._draft_changed)
         meter.searchRequested.connect(self.use_search_mode)
         meter.raiseRequested.connect(self.raiseRequested)
@@ -252,10 +253,14 @@ class AttachmentController(QObject):
     def use_search_mode(self, keys: Sequence[str] | None = None) -> None:
         """Attach these pending documents (default: those the meter names) in search mode."""
         chosen = list(keys) if keys is not None else list(self._reading.search_keys if self._reading else ())
-        for key in chosen:
+        self.set_mode(chosen, "search")
+
+    def set_mode(self, keys: Sequence[str], mode: AttachmentMode) -> None:
+        """How these ready documents go in: whole ("inline") or searched ("search"); measured again."""
+        for key in keys:
             pending = self._pending.get(key)
             if pending is not None and pending.state == "ready":
-                pending.mode = "search"
+                pending.mode = mode
                 self._show(pending)
         self.measure_now()
         self.changed.emit()

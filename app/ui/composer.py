@@ -11,6 +11,7 @@ Signals:
     attachRequested(): the attach button.
     filesDropped(list): local file paths dropped on the composer (or pasted into its text field).
     chipRemoved(str): the user removed a pending attachment (by its key).
+    chipModeRequested(str, str): the user chose how a ready attachment goes in: key, "inline" or "search".
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent
+from PySide6.QtGui import QAction, QActionGroup, QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPlainTextEdit,
     QProgressBar,
     QToolButton,
@@ -35,6 +37,12 @@ from app.ui.flow_layout import FlowLayout
 from app.ui.theme import Theme
 
 ChipState = Literal["working", "ready", "error"]
+ChipMode = Literal["inline", "search"]
+# The chip's menu: how a ready document goes in, in words a user picks from.
+MODE_CHOICES: tuple[tuple[ChipMode, str], ...] = (
+    ("inline", "Read it whole (its text goes in the prompt)"),
+    ("search", "Search it (the model looks passages up as it needs them)"),
+)
 MAX_LINES = 10
 
 
@@ -49,6 +57,7 @@ class ChipView:
     progress: float | None = None  # 0..1 while extracting a big file
     error: str = ""  # the reason, when state is "error"
     tooltip: str = ""  # more than fits on the chip (extraction warnings); default: the error or the name
+    mode: ChipMode | None = None  # how a ready document goes in; None while it cannot be chosen
 
 
 def local_files(mime: QMimeData) -> list[str]:
@@ -101,9 +110,11 @@ class ComposerEdit(QPlainTextEdit):
 
 
 class AttachmentChipWidget(QFrame):
-    """A pending attachment: name, detail or error, progress while extracting, and a remove button."""
+    """A pending attachment: name, detail or error, progress while extracting, a menu to choose how a
+    ready document goes in (whole, or searched), and a remove button."""
 
     removeRequested = Signal(str)
+    modeRequested = Signal(str, str)
 
     def __init__(self, view: ChipView, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -125,6 +136,22 @@ class AttachmentChipWidget(QFrame):
         self.remove.setText("✕")
         self.remove.setToolTip("Remove this attachment")
         self.remove.clicked.connect(lambda: self.removeRequested.emit(self.key))
+        self.mode_button = QToolButton(self)
+        self.mode_button.setObjectName("chipMode")
+        self.mode_button.setText("⋯")
+        self.mode_button.setToolTip("Read the whole document, or let the model search it")
+        self.mode_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.mode_button)
+        choices = QActionGroup(menu)
+        self.mode_actions: dict[ChipMode, QAction] = {}
+        for mode, label in MODE_CHOICES:
+            action = menu.addAction(label)
+            action.setCheckable(True)
+            choices.addAction(action)
+            action.triggered.connect(
+                lambda _checked=False, chosen=mode: self.modeRequested.emit(self.key, chosen))
+            self.mode_actions[mode] = action
+        self.mode_button.setMenu(menu)
         texts = QVBoxLayout()
         texts.setSpacing(0)
         texts.addWidget(self.name)
@@ -134,7 +161,12 @@ class AttachmentChipWidget(QFrame):
         row = QHBoxLayout(self)
         row.setContentsMargins(theme.px(0.6), theme.px(0.35), theme.px(0.3), theme.px(0.35))
         row.addLayout(texts, 1)
-        row.addWidget(self.remove, 0, Qt.AlignmentFlag.AlignTop)
+        buttons = QVBoxLayout()
+        buttons.setSpacing(0)
+        buttons.addWidget(self.remove)
+        buttons.addWidget(self.mode_button)
+        buttons.addStretch(1)
+        row.addLayout(buttons)
         self.setMaximumWidth(theme.px(18))
         self.update_view(view)
 
@@ -144,6 +176,9 @@ class AttachmentChipWidget(QFrame):
         self.setProperty("state", view.state)
         self.detail.setText(view.error if view.state == "error" else view.detail)
         self.progress.setVisible(view.state == "working")
+        self.mode_button.setVisible(view.mode is not None)
+        if view.mode is not None:
+            self.mode_actions[view.mode].setChecked(True)
         if view.progress is None:
             self.progress.setRange(0, 0)  # busy indicator
         else:
@@ -159,6 +194,7 @@ class Composer(QFrame):
     attachRequested = Signal()
     filesDropped = Signal(list)
     chipRemoved = Signal(str)
+    chipModeRequested = Signal(str, str)
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -245,6 +281,7 @@ class Composer(QFrame):
         if chip is None:
             chip = AttachmentChipWidget(view, self._theme, self.chip_row)
             chip.removeRequested.connect(self._remove_chip)
+            chip.modeRequested.connect(self.chipModeRequested)
             self._chips[view.key] = chip
             self._chip_layout.insert_widget(self._chip_layout.count(), chip)
         else:

@@ -79,6 +79,9 @@ QFrame#pendingChip QLabel#chipDetail {{ color: {p.text_muted}; font-size: {small
 QFrame#pendingChip[state="error"] QLabel#chipDetail {{ color: {p.danger}; }}
 QToolButton#chipRemove {{ background: transparent; border: none; color: {p.text_faint}; }}
 QToolButton#chipRemove:hover {{ color: {p.text}; }}
+QToolButton#chipMode {{ background: transparent; border: none; color: {p.text_faint}; }}
+QToolButton#chipMode::menu-indicator {{ image: none; width: 0; }}
+QToolButton#chipMode:hover {{ color: {p.text}; }}
 QProgressBar#chipProgress {{ background: {p.neutral_background}; border: none; border-radius: 2px; }}
 QProgressBar#chipProgress::chunk {{ background: {p.accent}; border-radius: 2px; }}
 QWidget#contextMeter QLabel {{ color: {p.text_muted}; font-size: {small}px; }}

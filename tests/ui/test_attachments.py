@@ -243,6 +243,44 @@ def test_search_mode_sends_and_the_document_is_stored_and_searchable(qtbot, make
     assert window.workspace.document_index_path(window.controller.conversation_id).exists()
 
 
+def test_a_chip_menu_switches_a_document_between_whole_and_searched(qtbot, make_window, engine,
+                                                                    tmp_path) -> None:
+    window = make_window()
+    window.composer.set_text(DRAFT)
+    window.attachments.add_files([small_pdf(tmp_path)])
+    settled(qtbot, window)
+    report = chip(window, "report.pdf")
+    assert report.mode_button.isVisible() and report.mode_actions["inline"].isChecked()
+    whole = window.attachments.reading.document_tokens
+
+    report.mode_actions["search"].trigger()
+    settled(qtbot, window)
+    assert [p.mode for p in window.attachments.pending()] == ["search"]
+    assert "search mode" in report.detail.text() and report.mode_actions["search"].isChecked()
+    searched = window.attachments.reading
+    assert searched.document_tokens < whole, "only a short note about the document goes in"
+
+    report.mode_actions["inline"].trigger()
+    settled(qtbot, window)
+    assert window.attachments.reading.document_tokens == whole and "search mode" not in report.detail.text()
+
+    report.mode_actions["search"].trigger()
+    settled(qtbot, window)
+    engine.queue(harmony_reply([("final", "Ok.")]))
+    with qtbot.waitSignal(window.attachments.sent, timeout=WAIT_MS):
+        qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=WAIT_MS)
+    stored = window.workspace.store.list_attachments(window.controller.conversation_id)
+    assert [(a.file_name, a.mode) for a in stored] == [("report.pdf", "search")]
+
+
+def test_a_chip_still_reading_or_failed_offers_no_mode(qtbot, make_window, tmp_path) -> None:
+    window = make_window()
+    window.attachments.add_files([write_png(tmp_path / "photo.png")])
+    settled(qtbot, window)
+    assert not chip(window, "photo.png").mode_button.isVisibleTo(window)
+
+
 def test_a_citation_in_the_answer_shows_the_file_live_and_after_reopening(qtbot, make_window, engine,
                                                                          tmp_path) -> None:
     window = make_window()
