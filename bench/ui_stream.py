@@ -16,7 +16,9 @@ With --naive N, the same stream's first N tokens also go through the way LM Stud
 (the whole Markdown parsed and set again on every frame, coalesced like ours), for comparison.
 
     flock /tmp/ossian-heavy.lock .venv/bin/python bench/ui_stream.py [--tokens N] [--rate R] [--naive N]
-                                                                      [--frame-ms MS] [--no-gc-freeze]
+        [--frame-ms MS] [--no-gc-freeze] [--default-switch-interval] [--full-gc-mid-stream]
+
+The last three undo what the app does to keep the stream smooth, for comparison.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QLabel
 
 from app.engine.interface import Done, GenerateRequest, LoadPlan, TokenEvent
+from app.ui.gc_policy import StreamingCollector
+from app.ui.launch import GUI_SWITCH_INTERVAL_S
 from app.ui.messages import ChatView
 from app.ui.render.highlight import CodeHighlighter
 from app.ui.render.markdown import MarkdownRenderer
@@ -234,13 +238,18 @@ def flush_cpu(measured: Measurements, low: int, high: int) -> float:
     return sum(seconds for count, seconds in measured.frames if low < count <= high) / (high - low)
 
 
-def run_view(tokens: tuple[TokenEvent, ...], rate: float, frame_ms: int | None) -> Measurements:
+def run_view(tokens: tuple[TokenEvent, ...], rate: float, frame_ms: int | None,
+             defer_full_gc: bool = True) -> Measurements:
     view = ChatView(theme_for("light"), frame_interval_ms=frame_ms)
     view.resize(1100, 800)
     view.show()
     turn = view.add_turn("bench", "Write a long guide with lists, code and tables.")
     settle(500)  # the window's first show, polish and paint are start-up, not streaming
+    collector = StreamingCollector()
+    if defer_full_gc:
+        collector.stream_started()  # as the chat controller does while a turn runs
     measured = stream_through(turn.assistant.append_answer, tokens, rate, view.context.frames.frameRendered)
+    collector.stream_finished()
     turn.assistant.finish()
     view.close()
     return measured
@@ -309,17 +318,23 @@ def main() -> int:
     parser.add_argument("--frame-ms", type=int, default=None, help="frame interval (default: the view's)")
     parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
                         help="skip the gc.freeze() the app does after start-up (app/ui/launch.py)")
+    parser.add_argument("--full-gc-mid-stream", dest="defer_full_gc", action="store_false",
+                        help="let full collections run during the stream (the app defers them)")
+    parser.add_argument("--default-switch-interval", dest="app_switch_interval", action="store_false",
+                        help="keep Python's 5 ms GIL switch interval instead of the app's")
     args = parser.parse_args()
     QApplication.instance() or QApplication([])
     vocabulary = ToyVocabulary()
     tokens = tuple(vocabulary.text_tokens(long_answer(args.tokens)))[: args.tokens]
     print(f"stream: {len(tokens):,} tokens, {sum(len(t.piece) for t in tokens):,} bytes of Markdown, "
           f"{args.rate:.0f} tokens/s, platform {QApplication.platformName()}")
+    if args.app_switch_interval:
+        sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)  # as app/ui/launch.py does
     if args.gc_freeze:
         # As the app does after start-up: those objects move to a permanent generation, and no full
         # collection walks them mid-stream (one ~20 ms pause less).
         gc.freeze()
-    measured = run_view(tokens, args.rate, args.frame_ms)
+    measured = run_view(tokens, args.rate, args.frame_ms, args.defer_full_gc)
     ratio = report("ChatView", measured, with_flush=True)
     stall_ok = (measured.max_gap * 1000) - HEARTBEAT_MS < TARGET_STALL_MS
     if args.naive:

@@ -31,6 +31,7 @@ from app.chat.workspace import ALWAYS_ALLOWED_KEY, TOOLS_KEY, Workspace
 from app.store import Attachment, NewAttachment, StoreError
 from app.store import Message as StoredMessage
 from app.ui.bridge import EventBridge
+from app.ui.gc_policy import StreamingCollector
 from app.ui.messages.attachment_chip import AttachmentChipData
 from app.ui.messages.chat_view import ChatView
 from app.ui.messages.turn import TurnWidget
@@ -81,6 +82,8 @@ class ChatController(QObject):
         self.conversation_id: int | None = None
         self._bridge = EventBridge(self)
         self._bridge.received.connect(self._on_event)
+        self.collector = StreamingCollector(self)  # no full collection pauses a streaming answer
+        self.busyChanged.connect(self.collector.set_streaming)
         self._items: dict[int, tuple[TurnWidget, str]] = {}  # stored message id -> (turn widget, kind)
         self._user_messages: dict[str, int] = {}  # turn id (as the view knows it) -> user message id
         # Citations in answers are shown by file and page, resolved from the browser pages seen so far.

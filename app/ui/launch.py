@@ -18,8 +18,15 @@ from app.ui.theme import ThemeWatcher, apply_palette
 
 log = logging.getLogger(__name__)
 
+# The GUI thread takes the GIL for each Python call Qt makes during a frame (size hints, paint and
+# event overrides, slots: dozens), and while the chat thread parses a burst of tokens it waits up to the
+# interpreter's switch interval for each (5 ms by default). At 1 ms the stalls that were mostly such
+# waiting went (bench/ui_stream.py; figures in docs/performance.md, Streaming UI).
+GUI_SWITCH_INTERVAL_S = 0.001
+
 
 def run_gui(argv: list[str] | None = None) -> int:
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
