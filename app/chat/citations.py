@@ -6,9 +6,10 @@ are resolved from that text alone: the same after a restart as while the answer 
 stored besides the conversation. Only what the view shows changes: the model's own text stays as it
 was written, because the next prompt must repeat it byte for byte.
 
-A resolved citation is shown as `【report.pdf, p. 3】`: a marker without a dagger, which the Markdown
-renderer draws as a small tag (see app/ui/render/markdown.py). One that cannot be resolved (a page from
-another session, lines the page did not show) is left as the model wrote it.
+In the view a resolved citation becomes `【†report.pdf, p. 3】`, which the Markdown renderer draws as a
+small tag (see app/ui/render/markdown.py): the dagger marks it as a citation, so 【】 used as ordinary
+brackets, as in Chinese text, stay text. An export writes `[report.pdf, p. 3]`. One that cannot be
+resolved (a page from another session, lines the page did not show) is left as the model wrote it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ _SEARCH_HIT = re.compile(r"【\d+†(?P<title>[^】]+)】")
 _FIND_HIT = re.compile(r"# 【\d+†match at L\d+†(?P<ref>[^】]+)】")
 # How far a marker may run before it is no marker: held back while streaming no longer than this.
 MAX_MARKER_CHARS = 48
+VIEW_MARKER = "【†{label}】"  # drawn as a tag by the Markdown renderer
+EXPORT_MARKER = "[{label}]"  # plain text, for Markdown read elsewhere
 
 
 @dataclass(frozen=True)
@@ -100,12 +103,12 @@ class CitationResolver:
             return f"{page.document}, pp. {first}-{last}"
         return f"{page.document}, p. {first}"
 
-    def display(self, text: str) -> str:
-        """The text with each resolvable citation replaced by its label marker."""
+    def display(self, text: str, marker: str = VIEW_MARKER) -> str:
+        """The text with each resolvable citation replaced by `marker` around its label."""
         def replace(match: re.Match[str]) -> str:
             end = match["end"]
             label = self.label(int(match["cursor"]), int(match["start"]), int(end) if end else None)
-            return match[0] if label is None else f"【{label.replace('】', ']')}】"
+            return match[0] if label is None else marker.format(label=label.replace("】", "]"))
 
         return CITATION_RE.sub(replace, text) if "【" in text else text
 
@@ -142,7 +145,7 @@ def named_answer_texts(messages: Sequence[Message]) -> dict[int, str]:
         if message.role == "tool" and message.name:
             resolver.add_tool_output(message.name, message.content)
         elif message.role == "assistant" and message.recipient is None and "【" in message.content:
-            text = resolver.display(message.content)
+            text = resolver.display(message.content, EXPORT_MARKER)
             if text != message.content:
                 shown[message.id] = text
     return shown

@@ -71,8 +71,8 @@ def test_an_answer_shows_names_where_the_model_wrote_cursors(browser) -> None:
     browse(browser, resolver, "open", '{"id": "report.pdf", "loc": 1}')
     answer = "The Oslo warehouse flooded 【1†L5】; costs were flat 【2†L3-L5】. See also 【9†L1】."
     shown = resolver.display(answer)
-    assert shown == ("The Oslo warehouse flooded 【report.pdf, p. 2】; "
-                     "costs were flat 【report.pdf, pp. 1-2】. "
+    assert shown == ("The Oslo warehouse flooded 【†report.pdf, p. 2】; "
+                     "costs were flat 【†report.pdf, pp. 1-2】. "
                      "See also 【9†L1】.")  # cursor 9 was never shown: left as written
 
 
@@ -121,6 +121,6 @@ def test_a_markdown_export_names_the_citations_the_view_names(browser, tmp_path)
                                                          channel="final"))
         named = store.export_markdown(conversation.id, shown_texts=named_answer_texts)
         raw = store.export_markdown(conversation.id)
-    assert "In Oslo 【report.pdf, p. 2】, see 【8†L1】." in named
+    assert "In Oslo [report.pdf, p. 2], see 【8†L1】." in named
     assert "In Oslo 【1†L5】, see 【8†L1】." in raw
     assert named.count("L5: The warehouse in Oslo flooded in March.") == 1  # the tool result, unchanged

@@ -4,8 +4,8 @@ CommonMark with GFM tables and strikethrough. Raw HTML in model output is shown 
 interpreted), images become links (the view never fetches anything), and markdown-it's link check
 already refuses `javascript:`, `vbscript:`, `file:` and `data:` targets. Code fenced inside other blocks
 (a list item) is highlighted here; top-level code blocks become their own widgets (see `stream`).
-Citation markers, `【report.pdf, p. 3】` (named by app/chat/citations.py) or a raw `【3†L10-L20】`, are
-drawn as small tags, never as the bracket soup the model writes.
+Citation markers, `【†report.pdf, p. 3】` (named by app/chat/citations.py) or a raw `【3†L10-L20】`, are
+drawn as small tags, never as the bracket soup the model writes; 【】 without a dagger are brackets.
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ _BLOCK_NEWLINE = re.compile(
 )
 
 
-# A marker on one line, at most this long; longer bracketed text is left as text.
-_CITATION = re.compile(r"【([^【】\n]{1,120})】")
+# A marker on one line with a dagger, at most this long; anything else in 【】 is left as text.
+_CITATION = re.compile(r"【([^【】\n†]{0,60}†[^【】\n]{0,120})】")
 _RAW_CITATION = re.compile(r"\d+†L\d+(?:-L\d+)?")
 
 
 def citation_label(marker: str) -> str:
-    """What a citation tag says: a named marker as is; a raw one its title, or "source" when it has none."""
+    """What a citation tag says: a named marker's label, a raw link's title, "source" for raw lines."""
     if _RAW_CITATION.fullmatch(marker):
         return "source"
     return marker.rsplit("†", 1)[-1].strip() or "source"

@@ -60,16 +60,21 @@ def test_quotes_are_a_table_cell_with_a_bar() -> None:
 
 
 def test_citation_markers_become_tags_and_code_keeps_them() -> None:
-    html = render("Costs **rose 【report.pdf, p. 3】** and 【4†L1-L2】; `【kept】`; "
-                  "a link 【0†notes.md】.\n\n| a |\n|---|\n| 【main.py, L4-9】 |")
+    html = render("Costs **rose 【†report.pdf, p. 3】** and 【4†L1-L2】; `【†kept】`; "
+                  "a link 【0†notes.md】.\n\n| a |\n|---|\n| 【†main.py, L4-9】 |")
     assert '<strong>rose <span class="cite">\u2009report.pdf,\u00a0p.\u00a03\u2009</span></strong>' in html
     assert '<span class="cite">\u2009source\u2009</span>' in html  # unresolved: no cursor soup
     assert '<span class="cite">\u2009notes.md\u2009</span>' in html
-    assert "<code>【kept】</code>" in html
+    assert "<code>【†kept】</code>" in html
     assert '<td><span class="cite">\u2009main.py,\u00a0L4-9\u2009</span></td>' in html
 
 
+def test_brackets_without_a_dagger_stay_text() -> None:
+    html = render("【注意】请先阅读说明。【第二章】")
+    assert html == "<p>【注意】请先阅读说明。【第二章】</p>"
+
+
 def test_a_marker_in_the_model_text_cannot_inject_markup() -> None:
-    html = render("【<b>x</b> & y】 and an unclosed 【 bracket")
+    html = render("【†<b>x</b> & y】 and an unclosed 【 bracket")
     assert '<span class="cite">\u2009&lt;b&gt;x&lt;/b&gt;\u00a0&amp;\u00a0y\u2009</span>' in html
     assert "unclosed 【 bracket" in html
