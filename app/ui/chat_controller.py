@@ -112,6 +112,10 @@ class ChatController(QObject):
         self._close_session()
         self.conversation_id = None
         self._pending_python = False
+        self._clear_view()
+
+    def _clear_view(self) -> None:
+        """Forget the shown conversation: its widgets, their ids, the browser pages its citations use."""
         self.view.clear()
         self._items.clear()
         self._user_messages.clear()
@@ -121,11 +125,7 @@ class ChatController(QObject):
     def open_conversation(self, conversation_id: int) -> None:
         self._close_session()
         self.conversation_id = conversation_id
-        self.view.clear()
-        self._items.clear()
-        self._user_messages.clear()
-        self._citations = CitationResolver()
-        self._answer_streams.clear()
+        self._clear_view()
         self.session = self.workspace.open_session(conversation_id, self._bridge.post, self.session_options)
         transcript = self.workspace.store.load_transcript(conversation_id)
         self._draw_history(transcript.messages, transcript.attachments)
