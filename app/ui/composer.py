@@ -33,13 +33,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.store import AttachmentMode
 from app.ui.flow_layout import FlowLayout
 from app.ui.theme import Theme
 
 ChipState = Literal["working", "ready", "error"]
-ChipMode = Literal["inline", "search"]
 # The chip's menu: how a ready document goes in, in words a user picks from.
-MODE_CHOICES: tuple[tuple[ChipMode, str], ...] = (
+MODE_CHOICES: tuple[tuple[AttachmentMode, str], ...] = (
     ("inline", "Read it whole (its text goes in the prompt)"),
     ("search", "Search it (the model looks passages up as it needs them)"),
 )
@@ -57,7 +57,7 @@ class ChipView:
     progress: float | None = None  # 0..1 while extracting a big file
     error: str = ""  # the reason, when state is "error"
     tooltip: str = ""  # more than fits on the chip (extraction warnings); default: the error or the name
-    mode: ChipMode | None = None  # how a ready document goes in; None while it cannot be chosen
+    mode: AttachmentMode | None = None  # how a ready document goes in; None while it cannot be chosen
 
 
 def local_files(mime: QMimeData) -> list[str]:
@@ -143,7 +143,7 @@ class AttachmentChipWidget(QFrame):
         self.mode_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.mode_button)
         choices = QActionGroup(menu)
-        self.mode_actions: dict[ChipMode, QAction] = {}
+        self.mode_actions: dict[AttachmentMode, QAction] = {}
         for mode, label in MODE_CHOICES:
             action = menu.addAction(label)
             action.setCheckable(True)
