@@ -436,18 +436,25 @@ class MainWindow(QMainWindow):
             self.show_banner("error", str(exc))
         self.refresh_sidebar()
 
+    def export_text(self, conversation_id: int, kind: str) -> str:
+        """The conversation as the sidebar's export `kind` (see sidebar.EXPORT_CHOICES) writes it."""
+        store = self.workspace.store
+        if kind == "json":
+            return store.export_json(conversation_id)
+        whole = kind == "markdown"  # "markdown-answers" leaves reasoning and tool calls out
+        return store.export_markdown(conversation_id, include_reasoning=whole, include_tool_calls=whole,
+                                     shown_texts=named_answer_texts)
+
     def _export(self, conversation_id: int, kind: str) -> None:
         title = self.workspace.store.get_conversation(conversation_id).title
-        suffix, label = (".md", "Markdown (*.md)") if kind == "markdown" else (".json", "JSON (*.json)")
+        suffix, label = (".json", "JSON (*.json)") if kind == "json" else (".md", "Markdown (*.md)")
         safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in title).strip() or "conversation"
         suggested = str(Path.home() / f"{safe}{suffix}")
         path, _ = QFileDialog.getSaveFileName(self, "Export conversation", suggested, label)
         if not path:
             return
-        store = self.workspace.store
         try:
-            text = (store.export_markdown(conversation_id, shown_texts=named_answer_texts)
-                    if kind == "markdown" else store.export_json(conversation_id))
+            text = self.export_text(conversation_id, kind)
             Path(path).write_text(text, encoding="utf-8")
         except (OSError, StoreError) as exc:
             self.show_banner("error", f"Could not export to {path}: {exc}")

@@ -9,7 +9,7 @@ Signals:
     newRequested(): the "New chat" button.
     searchChanged(str): the search text changed (debounced); empty means "show all".
     renameRequested(int, str): rename to the given title.
-    deleteRequested(int), exportRequested(int, str): export format is "markdown" or "json".
+    deleteRequested(int), exportRequested(int, str): the export kind, one of EXPORT_CHOICES.
 """
 
 from __future__ import annotations
@@ -46,6 +46,14 @@ from app.ui.theme import Theme
 SEARCH_DEBOUNCE_MS = 180
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SUBTITLE_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+# What a conversation can be exported as: kind (for exportRequested), then the menu's words.
+EXPORT_CHOICES: tuple[tuple[str, str], ...] = (
+    ("markdown", "Export as Markdown…"),
+    ("markdown-answers", "Export as Markdown, answers only…"),
+    ("json", "Export as JSON…"),
+)
 
 
 @dataclass(frozen=True)
@@ -235,20 +243,24 @@ class ConversationSidebar(QWidget):
             return
         conversation_id = int(index.data(ID_ROLE))
         title = str(index.data(Qt.ItemDataRole.DisplayRole))
+        self.conversation_menu(conversation_id, title).popup(self.list.viewport().mapToGlobal(position))
+
+    def conversation_menu(self, conversation_id: int, title: str) -> QMenu:
+        """Rename, the exports and delete, for one conversation."""
         menu = QMenu(self)
         rename = QAction("Rename…", menu)
         rename.triggered.connect(lambda: self._ask_rename(conversation_id, title))
-        export_md = QAction("Export as Markdown…", menu)
-        export_md.triggered.connect(lambda: self.exportRequested.emit(conversation_id, "markdown"))
-        export_json = QAction("Export as JSON…", menu)
-        export_json.triggered.connect(lambda: self.exportRequested.emit(conversation_id, "json"))
+        menu.addAction(rename)
+        for kind, label in EXPORT_CHOICES:
+            export = QAction(label, menu)
+            export.triggered.connect(
+                lambda _checked=False, kind=kind: self.exportRequested.emit(conversation_id, kind))
+            menu.addAction(export)
         delete = QAction("Delete", menu)
         delete.triggered.connect(lambda: self._ask_delete(conversation_id, title))
-        for action in (rename, export_md, export_json):
-            menu.addAction(action)
         menu.addSeparator()
         menu.addAction(delete)
-        menu.popup(self.list.viewport().mapToGlobal(position))
+        return menu
 
     def _ask_rename(self, conversation_id: int, title: str) -> None:
         new_title, ok = QInputDialog.getText(self, "Rename conversation", "Title:", text=title)

@@ -4,6 +4,9 @@ chat loop, store and widgets; the last test runs the real llama.cpp worker on th
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 
 from app.chat.session import SessionOptions
@@ -190,3 +193,34 @@ def test_a_real_end_to_end_turn_on_the_tiny_model(qtbot, tiny_model_path) -> Non
         assert any(isinstance(item, ReasoningPane) for item in assistant.items())
     finally:
         window.close()
+
+
+def test_the_sidebar_exports_whole_answers_only_or_json_where_the_user_picks(qtbot, make_window, engine,
+                                                                           monkeypatch, tmp_path) -> None:
+    window = make_window()
+    engine.queue(harmony_reply([("analysis", "Secret musing."), ("final", "The visible answer.")]))
+    send(qtbot, window, "Explain")
+    wait_idle(qtbot, window)
+    conversation = window.controller.conversation_id
+    chosen: list[Path] = []
+
+    def save_as(_parent, _caption, suggested, _filter):
+        chosen.append(tmp_path / Path(suggested).name.replace(" ", "_"))
+        return str(chosen[-1]), _filter
+
+    monkeypatch.setattr("app.ui.main_window.QFileDialog.getSaveFileName", save_as)
+    menu = window.sidebar.conversation_menu(conversation, "Explain")
+    labels = {action.text(): action for action in menu.actions() if action.text()}
+    assert list(labels) == ["Rename…", "Export as Markdown…", "Export as Markdown, answers only…",
+                            "Export as JSON…", "Delete"]
+
+    labels["Export as Markdown…"].trigger()
+    whole = chosen[-1].read_text(encoding="utf-8")
+    assert chosen[-1].suffix == ".md" and "Secret musing." in whole and "The visible answer." in whole
+    labels["Export as Markdown, answers only…"].trigger()
+    answers = chosen[-1].read_text(encoding="utf-8")
+    assert "Secret musing." not in answers and "The visible answer." in answers
+    labels["Export as JSON…"].trigger()
+    assert chosen[-1].suffix == ".json"
+    assert json.loads(chosen[-1].read_text(encoding="utf-8"))["format"] == "ossian-conversation"
+    assert "Exported to" in window.banner.text()
