@@ -5,19 +5,14 @@ from __future__ import annotations
 import pytest
 
 from app.chat.citations import CitationResolver, CitationStream, named_answer_texts, parse_page
-from app.documents import DocumentIndex
 from app.store import NewMessage, open_store
 from app.tools.document_browser import CITATION_RE, DocumentBrowser
-from tests.tools.test_document_browser import REPORT_PAGES, paged, unpaged
+from tests.tools.test_document_browser import sample_browser
 
 
 @pytest.fixture
 def browser() -> DocumentBrowser:
-    index = DocumentIndex()
-    index.add(paged("report.pdf", REPORT_PAGES))
-    index.add(unpaged("notes.md", "Meeting notes\nRevenue target: 15 percent.\n" + "\n".join(
-        f"filler line {i}" for i in range(100))))
-    return DocumentBrowser(index)
+    return sample_browser()
 
 
 def browse(browser: DocumentBrowser, resolver: CitationResolver, function: str, arguments: str) -> str:

@@ -38,13 +38,18 @@ def unpaged(name: str, text: str) -> ExtractedDocument:
                              False)
 
 
-@pytest.fixture
-def browser() -> DocumentBrowser:
+def sample_browser() -> DocumentBrowser:
+    """A browser over a three-page report.pdf and an unpaged notes.md of 102 lines."""
     index = DocumentIndex()
     index.add(paged("report.pdf", REPORT_PAGES))
     index.add(unpaged("notes.md", "Meeting notes\nRevenue target: 15 percent.\n" + "\n".join(
         f"filler line {i}" for i in range(100))))
     return DocumentBrowser(index)
+
+
+@pytest.fixture
+def browser() -> DocumentBrowser:
+    return sample_browser()
 
 
 def test_search_shows_a_results_page_with_links(browser: DocumentBrowser) -> None:
