@@ -345,6 +345,11 @@ class ChatController(QObject):
     def _tool_changed(self, event: ev.ToolCallChanged) -> None:
         if event.state == "done":
             self._citations.add_tool_output(event.tool_name, event.result)
+        # Waiting for the user's approval can take minutes: nothing streams, so collect as usual.
+        if event.state == "waiting_approval":
+            self.collector.stream_finished()
+        elif self._busy:
+            self.collector.stream_started()
         found = self._items.get(event.call_id)
         if found is None:
             return

@@ -4,7 +4,9 @@ CPython's full (generation 2) collection walks every tracked object; with a long
 screen that took 37.6 ms on the development machine, measured with `gc.callbacks` during
 bench/ui_stream.py, and landing on a busy frame it made the longest stall of the stream (76.7 ms).
 While a turn runs, full collections are deferred (the young generations still collect, 1-3 ms each);
-when it ends, one full collection runs right after the last frame, while the user reads.
+when it ends, one full collection runs right after the last frame, while the user reads. A tool call
+waiting for the user's approval counts as an end (the wait can be long); the turn's next tool state
+defers them again.
 """
 
 from __future__ import annotations

@@ -134,8 +134,11 @@ def test_the_python_switch_gives_the_model_its_tool_and_the_card_asks_first(qtbo
                     timeout=WAIT_MS)
     system_prompt = "".join(getattr(s, "text", "") for s in engine.requests[0].segments)
     assert "## python" in system_prompt
+    assert window.controller.busy and not window.controller.collector.is_deferring(), \
+        "while a card waits for the user, garbage is collected as usual"
     card = assistant.tool_cards()[0]
     card.approveRequested.emit(card.call_id)
+    qtbot.waitUntil(lambda: card.state() != "waiting_approval", timeout=WAIT_MS)
     wait_idle(qtbot, window)
     assert card.state() == "done" and "42" in card.result()
     assert assistant.answer_text() == "It is 42."
