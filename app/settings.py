@@ -49,6 +49,8 @@ class Settings:
     python_tool_approval: ToolApproval = _option("ask", "Ask before each python tool call runs.")
     show_reasoning: bool = _option(True, "Show the model's reasoning panes (collapsed after each answer).")
     last_model: str | None = _option(None, "The model file loaded last; offered again at start-up.")
+    gpu_device: str | None = _option(None, "The GPU to run on, as llama.cpp names it (e.g. 'Vulkan1', "
+                                           "'CUDA0'); default: the planner's choice.")
     extra: dict[str, Any] = field(default_factory=dict, metadata={"doc": "keys from a newer version, kept"})
 
 

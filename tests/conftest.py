@@ -14,15 +14,24 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 SLOW_ENV = "OSSIAN_SLOW_TESTS"
+VULKAN_ENV = "OSSIAN_VULKAN_TESTS"  # set by `bootstrap.py test --vulkan`, with the module build
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`slow` tests (the 20b/120b shape twins: gigabytes of page cache) run only when asked for."""
+    """`vulkan` tests run only in the Vulkan run (they need the module build and a Vulkan device), where
+    every one runs, slow ones included; elsewhere they are deselected, not skipped. `slow` tests (the
+    20b/120b shape twins: gigabytes of page cache) run only when asked for."""
+    vulkan_run = os.environ.get(VULKAN_ENV) == "1"
+    if not vulkan_run:
+        kept = [item for item in items if "vulkan" not in item.keywords]
+        if len(kept) != len(items):
+            config.hook.pytest_deselected(items=[item for item in items if "vulkan" in item.keywords])
+            items[:] = kept
     if os.environ.get(SLOW_ENV) == "1":
         return
     skip = pytest.mark.skip(reason=f"slow: set {SLOW_ENV}=1 to run")
     for item in items:
-        if "slow" in item.keywords:
+        if "slow" in item.keywords and not (vulkan_run and "vulkan" in item.keywords):
             item.add_marker(skip)
 
 

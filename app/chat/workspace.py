@@ -136,7 +136,15 @@ class Workspace:
         """This machine's devices and memory (read once, then kept unless `refresh`)."""
         if refresh or self._machine is None:
             self._machine = self._read_machine()
+        pinned = self.settings.gpu_device or ""
+        # the pin is the user's, applied to whatever was read
+        if self._machine is not None and self._machine.pinned_gpu != pinned:
+            self._machine = replace(self._machine, pinned_gpu=pinned)
         return self._machine
+
+    def machine_if_read(self) -> Machine | None:
+        """The machine as last read, without reading it (which runs a probe): None before the first read."""
+        return None if self._machine is None else self.machine()
 
     def preview_plan(self, path: Path, n_ctx: int | None = None) -> Plan:
         """What loading `path` would do on this machine, without loading it."""

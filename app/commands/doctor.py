@@ -18,7 +18,7 @@ from typing import Any
 import psutil
 
 from app import __version__
-from app.engine.probe import ProbeReport, run_probe
+from app.engine.probe import BackendStatus, ProbeReport, run_probe
 from app.models import network_policy
 from app.paths import app_paths
 from app.settings import Settings, load_settings
@@ -77,12 +77,46 @@ def collect(probe: ProbeReport | None = None) -> dict[str, Any]:
             "gpu_offload": probe.supports_gpu_offload,
             "mmap": probe.supports_mmap,
             "system_info": probe.system_info,
+            "cpu_variant": probe.cpu_variant,
+            "backend_folder": probe.backend_folder,
         },
+        "backends": [_backend(b) for b in probe.backends],
         "devices": [asdict(device) for device in probe.devices],
         "ram": {"total": memory.total, "available": memory.available},
         "paths": paths.as_dict(),
         "network": network_report(settings),
     }
+
+
+def _backend(status: BackendStatus) -> dict[str, Any]:
+    data = asdict(status)
+    if data["error"] is None:
+        del data["error"]
+    return data
+
+
+def backend_lines(report: dict[str, Any]) -> list[str]:
+    """One line per module: loaded (with its devices), not chosen, or failed and why."""
+    backends = report.get("backends", [])
+    if not backends:
+        return []
+    folder = report["llama_cpp"].get("backend_folder")
+    lines = ["", "Backends" + (f" (modules in {folder})" if folder else " (built into llama.cpp)")]
+    for backend in backends:
+        if backend["loaded"]:
+            state = "loaded"
+            if backend["backend"] != "cpu":
+                state += f", {backend['devices']} device" + ("" if backend["devices"] == 1 else "s")
+            if backend["variant"]:
+                state += ": the best CPU variant for this processor"
+        elif (backend.get("error") or "").startswith("not chosen"):
+            state = backend["error"]
+        else:
+            state = f"FAILED: {backend.get('error')}"
+        if backend["loaded"] and backend.get("error"):
+            state += f" ({backend['error']})"
+        lines.append(f"  {backend['name']:<22} {state}")
+    return lines
 
 
 def gib(value: int) -> str:
@@ -100,15 +134,19 @@ def format_report(report: dict[str, Any]) -> str:
             f"GPU offload      {offload}",
             f"CPU features     {llama['system_info']}",
         ]
+        if llama.get("cpu_variant"):
+            lines.append(f"CPU backend      {llama['cpu_variant']} (chosen for this processor)")
     else:
         lines += [f"llama.cpp        NOT AVAILABLE: {llama['error']}"]
+    lines += backend_lines(report)
     lines += ["", "Devices llama.cpp sees"]
     if not report["devices"]:
         lines.append("  (none)")
     for device in report["devices"]:
+        software = "  (software renderer on the CPU: not used)" if device.get("software") else ""
         lines.append(f"  {device['index']}: {device['name']:<8} {device['type']:<5} "
                      f"{gib(device['memory_free'])} free of {gib(device['memory_total'])}"
-                     f"  {device['description']}")
+                     f"  {device['description']}{software}")
     lines += ["", f"System RAM       {gib(ram['available'])} available of {gib(ram['total'])}", "", "Paths"]
     for name, value in report["paths"].items():
         lines.append(f"  {name:<14} {value}")

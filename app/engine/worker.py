@@ -54,10 +54,17 @@ def serve(argv: list[str]) -> int:
     try:
         import llama_cpp
 
+        from app.engine.worker_backends import load_backends
         from app.engine.worker_log import LlamaLog
         from app.engine.worker_session import Session
+
+        # first thing: a build with backend modules has no backend at all until they are loaded
+        backends = load_backends()
     except Exception as exc:  # a broken install: say so, the app shows it
         writer.write(Ready(PROTOCOL_VERSION, os.getpid(), error=f"{type(exc).__name__}: {exc}"))
+        return 1
+    if backends.error:
+        writer.write(Ready(PROTOCOL_VERSION, os.getpid(), error=backends.error))
         return 1
     log = LlamaLog(forward=sys.stderr)
     sink = EventSink(writer)

@@ -28,6 +28,7 @@ from llama_cpp import llama_cpp as llama_c
 
 from app.engine import llama_log
 from app.engine.interface import EngineError, EngineFailure, LoadPlan, ModelInfo
+from app.engine.worker_backends import load_backends
 from app.engine.worker_batch import TokenBatch
 from app.engine.worker_log import ERROR, LlamaLog
 from app.engine.worker_tokens import PromptTokenizer
@@ -87,6 +88,9 @@ class LoadedModel:
 def load_model(plan: LoadPlan, log: LlamaLog) -> LoadedModel:
     """Load per `plan`; raises EngineFailure with a message that names the file and the problem."""
     started = time.perf_counter()
+    backends = load_backends()  # once per process; the worker has done it already at start
+    if backends.error:
+        raise EngineFailure(EngineError("internal", backends.error))
     path = _preflight(plan)
     _limit_memory(plan)
     keepalive: list[object] = []
@@ -189,6 +193,12 @@ def _load_weights(plan: LoadPlan, path: Path, keepalive: list[object],
     params.load_mode = llama_c.LLAMA_LOAD_MODE_MMAP if plan.use_mmap else llama_c.LLAMA_LOAD_MODE_NONE
     if plan.cpu_expert_blocks:
         params.tensor_buft_overrides = _expert_overrides(plan.cpu_expert_blocks, keepalive)
+    if plan.devices is not None:
+        params.devices = _device_list(plan.devices, keepalive)
+    if plan.tensor_split:
+        split = (ctypes.c_float * llama_c.llama_max_devices())(*plan.tensor_split)
+        keepalive.append(split)
+        params.tensor_split = split
     try:
         # verbose=True: the wrapper would otherwise point fds 1 and 2 at /dev/null during the load
         return llama_wrappers.LlamaModel(path_model=str(path), params=params, verbose=True)
@@ -196,11 +206,39 @@ def _load_weights(plan: LoadPlan, path: Path, keepalive: list[object],
         raise _load_failure(path, lines, "load the model") from None
 
 
-def _expert_overrides(blocks: tuple[int, ...], keepalive: list[object]) -> int:
+def _device_list(names: tuple[str, ...], keepalive: list[object]) -> int:
+    """A NULL-terminated array of the named ggml devices (empty: the CPU alone)."""
     library = llama_c._lib
-    library.ggml_backend_cpu_buffer_type.argtypes = []
-    library.ggml_backend_cpu_buffer_type.restype = ctypes.c_void_p
-    cpu = library.ggml_backend_cpu_buffer_type()
+    library.ggml_backend_dev_by_name.argtypes = [ctypes.c_char_p]
+    library.ggml_backend_dev_by_name.restype = ctypes.c_void_p
+    devices = (ctypes.c_void_p * (len(names) + 1))()
+    for slot, name in enumerate(names):
+        device = library.ggml_backend_dev_by_name(name.encode())
+        if not device:
+            raise EngineFailure(EngineError(
+                "model", f"The plan uses the device {name}, which llama.cpp does not see now (a driver "
+                         "update or a GPU removed?). Plan the load again."))
+        devices[slot] = device
+    keepalive.append(devices)
+    return ctypes.addressof(devices)
+
+
+def cpu_buffer_type() -> int:
+    """The CPU's buffer type, asked of the CPU device: with backend modules, libggml itself does not
+    export ggml_backend_cpu_buffer_type (it lives in whichever ggml-cpu variant was loaded)."""
+    library = llama_c._lib
+    library.ggml_backend_dev_by_type.argtypes = [ctypes.c_int]
+    library.ggml_backend_dev_by_type.restype = ctypes.c_void_p
+    library.ggml_backend_dev_buffer_type.argtypes = [ctypes.c_void_p]
+    library.ggml_backend_dev_buffer_type.restype = ctypes.c_void_p
+    cpu_device = library.ggml_backend_dev_by_type(0)  # GGML_BACKEND_DEVICE_TYPE_CPU
+    if not cpu_device:
+        raise EngineFailure(EngineError("internal", "llama.cpp has no CPU backend loaded."))
+    return library.ggml_backend_dev_buffer_type(cpu_device)
+
+
+def _expert_overrides(blocks: tuple[int, ...], keepalive: list[object]) -> int:
+    cpu = cpu_buffer_type()
     patterns = [pattern.encode() for pattern in expert_override_patterns(blocks)]
     if len(patterns) > llama_c.llama_max_tensor_buft_overrides():
         raise EngineFailure(EngineError("internal", f"The plan keeps {len(patterns)} blocks' experts in "
@@ -229,6 +267,9 @@ def _create_context(plan: LoadPlan, path: Path, model: llama_wrappers.LlamaModel
     params.type_k = KV_TYPES[plan.kv_type]
     params.type_v = KV_TYPES[plan.kv_type]
     params.no_perf = True
+    # a plan without a GPU keeps every operation on the CPU: llama.cpp would otherwise still send large
+    # batches to any device it sees, however slow
+    params.op_offload = plan.n_gpu_layers != 0 and plan.devices != ()
     try:
         return llama_wrappers.LlamaContext(model=model, params=params, verbose=True)
     except ValueError:

@@ -11,9 +11,10 @@ answers "what could I run on a 24 GB card?".
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import psutil
@@ -27,6 +28,11 @@ GIB = 2**30
 # machines with more than 36 GB, about two thirds below (measured: 96 GiB of 128, 48 of 64).
 APPLE_WORKING_SET_LARGE = 0.75
 APPLE_WORKING_SET_SMALL = 2 / 3
+ALLOW_SOFTWARE_GPUS = "OSSIAN_ALLOW_SOFTWARE_GPU"  # "1": plan for lavapipe & co. (the GPU-path tests)
+
+
+def allow_software_gpus() -> bool:
+    return os.environ.get(ALLOW_SOFTWARE_GPUS, "") == "1"
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,12 @@ class Gpu:
     kind: DeviceKind
     memory_free: int
     memory_total: int
+    backend: str = ""  # the llama.cpp backend: CUDA, Vulkan, Metal, ...
+    software: bool = False  # a software renderer (lavapipe, SwiftShader): the CPU behind a GPU API
+    device_id: str = ""  # PCI bus id where known: one card seen through two backends
+    # the largest weight per kind the device takes ('mul_mat/q8_0', 'mul_mat_id/mxfp4', ...); llama.cpp
+    # keeps what it refuses in host memory. Empty: not measured, everything is assumed to fit.
+    weight_limits: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -49,10 +61,38 @@ class Machine:
     runtime: str = ""  # llama.cpp and driver versions: a plan that worked is remembered per runtime
     source: str = "llama.cpp"  # where the GPU figures came from: llama.cpp, nvml, sysfs, macos, described
     notes: tuple[str, ...] = field(default=())
+    pinned_gpu: str = ""  # the user's choice of device (Settings); "" lets the planner choose
+    # software renderers are real devices but never faster than the CPU: only tests opt in to them
+    allow_software_gpus: bool = False
 
     @property
     def usable_gpus(self) -> tuple[Gpu, ...]:
-        return self.gpus if self.gpu_offload else ()
+        """The GPUs a plan may use, as llama.cpp would choose them: no software renderer, each card once
+        (a card seen through CUDA and Vulkan keeps the first, which is ggml's preferred backend), and
+        integrated GPUs only when there is no discrete one. A pinned device is used alone."""
+        if not self.gpu_offload:
+            return ()
+        gpus = [g for g in self.gpus if self.allow_software_gpus or not g.software]
+        seen: set[str] = set()
+        unique = []
+        for gpu in gpus:
+            if gpu.device_id and gpu.device_id in seen:
+                continue
+            seen.add(gpu.device_id)
+            unique.append(gpu)
+        if self.pinned_gpu:
+            pinned = [g for g in unique if g.name == self.pinned_gpu]
+            if pinned:
+                return tuple(pinned)
+        discrete = [g for g in unique if g.kind in ("gpu", "accel")]
+        return tuple(discrete or unique)
+
+    @property
+    def unused_gpus(self) -> tuple[Gpu, ...]:
+        """Devices llama.cpp sees that the plan leaves alone (software renderers, a card seen twice, the
+        ones not pinned): named in the plan's notes so nobody wonders why."""
+        usable = self.usable_gpus
+        return tuple(g for g in self.gpus if g not in usable)
 
     @property
     def gpu_label(self) -> str:
@@ -65,22 +105,29 @@ class Machine:
         return f"{len(gpus)} × {label}" if len(gpus) > 1 and len(names) == 1 else label
 
 
-def detect_machine(probe: ProbeReport | None = None) -> Machine:
-    """This machine now. Re-run it to re-read free memory (the fallback ladder does, between steps)."""
+def detect_machine(probe: ProbeReport | None = None, pinned_gpu: str = "") -> Machine:
+    """This machine now. Re-run it to re-read free memory (the fallback ladder does, between steps).
+    `pinned_gpu` is the device the user chose in Settings (llama.cpp's name, e.g. "Vulkan1")."""
     probe = probe if probe is not None else run_probe()
     memory = psutil.virtual_memory()
     cores = psutil.cpu_count(logical=False) or psutil.cpu_count() or None
     driver = device_fallbacks.driver_version()
     if probe.error is None:
         gpus = tuple(
-            Gpu(d.name, d.description, d.type, d.memory_free, d.memory_total)  # type: ignore[arg-type]
+            Gpu(d.name, d.description, d.type, d.memory_free, d.memory_total,  # type: ignore[arg-type]
+                backend=d.backend, software=d.software, device_id=d.device_id,
+                weight_limits=dict(d.weight_limits))
             for d in probe.devices if d.type in ("gpu", "igpu", "accel"))
         notes = () if probe.supports_gpu_offload else ("this llama.cpp build is CPU only",)
+        notes += tuple(f"{g.description} ({g.name}) is a software renderer on the CPU: not used"
+                       for g in gpus if g.software and not allow_software_gpus())
         runtime = " / ".join(part for part in (f"llama.cpp {probe.llama_cpp}",
                                                f"llama-cpp-python {probe.llama_cpp_python}", driver) if part)
-        return Machine(gpus=gpus, ram_total=memory.total, ram_available=memory.available,
-                       unified_memory=_unified(gpus), gpu_offload=probe.supports_gpu_offload,
-                       physical_cores=cores, runtime=runtime, source="llama.cpp", notes=notes)
+        machine = Machine(gpus=gpus, ram_total=memory.total, ram_available=memory.available,
+                          unified_memory=False, gpu_offload=probe.supports_gpu_offload,
+                          physical_cores=cores, runtime=runtime, source="llama.cpp", notes=notes,
+                          pinned_gpu=pinned_gpu, allow_software_gpus=allow_software_gpus())
+        return replace(machine, unified_memory=_unified(machine.usable_gpus))
     found = device_fallbacks.detect_gpus()
     gpus = tuple(Gpu(g.name, g.description, g.kind, g.memory_free, g.memory_total) for g in found.gpus)
     if found.source == "macos":

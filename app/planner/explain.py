@@ -32,20 +32,40 @@ def context(n_ctx: int) -> str:
 
 
 def placed(profile: GgufProfile, machine: Machine, mode: PlanMode, layout: Layout, use: MemoryUse,
-           n_ctx: int, kv_type: str) -> str:
+           n_ctx: int, kv_type: str, devices: tuple[DeviceUse, ...] = (), forced: int = 0,
+           refused_output: bool = False) -> str:
     name, gpu, n = model_label(profile), machine.gpu_label, profile.hparams.n_blocks
     free = sum(g.memory_free for g in machine.usable_gpus)
     gpu_use = f"{gib(use.gpu.total)} of {gib(free)} free"
     in_ram = f"{gib(use.host.total)} of {gib(machine.ram_available)} available RAM"
     ctx = f"a {context(n_ctx)} context" + (" (q8_0 KV cache)" if kv_type == "q8_0" else "")
-    if mode == "gpu":
-        return f"All of {name} runs on the {gpu} ({gpu_use}) with {ctx}."
-    if mode == "hybrid":
-        blocks = len(layout.cpu_expert_blocks)
-        return (f"{name} runs on the {gpu} with the experts of {blocks} of its {n} blocks kept in RAM "
-                f"because the whole model does not fit ({gpu_use} on the GPU; {in_ram}), with {ctx}.")
-    return (f"Only {layout.n_gpu_blocks} of {name}'s {n} blocks fit on the {gpu} ({gpu_use}); the rest runs "
-            f"on the CPU ({in_ram}), with {ctx}, so answers will be slow.")
+    split = _split(devices)
+    blocks = len(layout.cpu_expert_blocks)
+    if mode == "gpu" or (mode == "hybrid" and forced and blocks == forced):
+        sentence = f"All of {name} runs on the {gpu}{split} ({gpu_use}) with {ctx}."
+        if forced:
+            sentence = (f"{name} runs on the {gpu}{split} ({gpu_use}) with {ctx}; the experts of {forced} of "
+                        f"its {n} blocks stay in RAM ({in_ram}) because the {gpu} cannot run gpt-oss's "
+                        "expert layers (llama.cpp keeps them on the CPU).")
+    elif mode == "hybrid":
+        sentence = (f"{name} runs on the {gpu}{split} with the experts of {blocks} of its {n} blocks kept in "
+                    f"RAM because the whole model does not fit ({gpu_use} on the GPU; {in_ram}), with {ctx}.")
+    else:
+        sentence = (f"Only {layout.n_gpu_blocks} of {name}'s {n} blocks fit on the {gpu}{split} ({gpu_use}); "
+                    f"the rest runs on the CPU ({in_ram}), with {ctx}, so answers will be slow.")
+    if refused_output:
+        sentence = (sentence[:-1] + "; its output layer is larger than the device takes at once, so it runs "
+                    "on the CPU.")
+    return sentence
+
+
+def _split(devices: tuple[DeviceUse, ...]) -> str:
+    """" split over 2 GPUs (12.3 GiB on CUDA0, 10.1 GiB on CUDA1)" for a multi-GPU plan."""
+    used = [d for d in devices if d.predicted.total]
+    if len(used) < 2:
+        return ""
+    parts = ", ".join(f"{gib(d.predicted.total)} on {d.name}" for d in used)
+    return f" split over {len(used)} GPUs ({parts})"
 
 
 def on_cpu(profile: GgufProfile, machine: Machine, reason: str, use: MemoryUse, n_ctx: int) -> str:

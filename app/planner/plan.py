@@ -28,9 +28,22 @@ from typing import Any, Literal
 
 from app.engine.interface import KvType, LoadPlan
 from app.planner import explain
-from app.planner.devices import Machine
+from app.planner.devices import Gpu, Machine
 from app.planner.profile import GgufProfile
-from app.planner.sizes import GIB, Buffers, ContextSettings, Layout, MemoryUse, memory_use, padded_ctx
+from app.planner.sizes import (
+    GIB,
+    MIB,
+    Buffers,
+    ContextSettings,
+    Layout,
+    MemoryUse,
+    Refusals,
+    device_use,
+    kv_bytes_per_block,
+    memory_use,
+    padded_ctx,
+    refusals,
+)
 
 DEFAULT_CTX = 32768
 MIN_CTX = 4096
@@ -46,7 +59,7 @@ class PlanRequest:
     # Output rows llama.cpp reserves per batch; the engine asks for 1 (only the last position is sampled).
     # None models llama.cpp's default (n_ubatch rows).
     n_outputs: int | None = 1
-    gpu_margin: int = GIB  # kept free on each GPU, as llama.cpp's --fit does
+    gpu_margin: int | None = None  # kept free on each GPU; None: gpu_margin_for(its total memory)
     ram_margin: int = GIB
     # Tightenings that the fallback ladder adds after a failed load:
     gpu_deficit: int = 0  # bytes to plan as if missing from the GPU (what the failed load lacked)
@@ -97,6 +110,8 @@ class Plan:
             "mode": self.mode,
             "n_ctx": load.n_ctx,
             "n_gpu_layers": load.n_gpu_layers,
+            "devices": None if load.devices is None else list(load.devices),
+            "tensor_split": list(load.tensor_split),
             "cpu_expert_blocks": list(load.cpu_expert_blocks),
             "kv_type": load.kv_type,
             "flash_attn": load.flash_attn,
@@ -134,28 +149,102 @@ def make_plan(profile: GgufProfile, machine: Machine, request: PlanRequest | Non
 
 # ---- discrete GPUs ----
 
-def _gpu_plan(profile: GgufProfile, machine: Machine, request: PlanRequest) -> Plan:
+def gpu_margin_for(total: int) -> int:
+    """Memory kept free on a GPU: llama.cpp's --fit keeps 1 GiB, which is half of a 2 GiB card; an eighth
+    of the card, between 256 MiB and 1 GiB, leaves small devices usable and large ones as safe."""
+    return max(256 * MIB, min(GIB, total // 8))
+
+
+@dataclass(frozen=True)
+class _Devices:
+    """The GPUs a plan uses, their budgets, the split of layers over them and what they refuse."""
+
+    gpus: tuple[Gpu, ...]
+    budgets: tuple[int, ...]
+    refused: Refusals
+
+    def split(self, profile: GgufProfile, layout: Layout, settings: ContextSettings) -> tuple[float, ...]:
+        """Layers per device (llama.cpp's tensor_split, given as layer counts, which its rule places
+        exactly): the offloaded layers in order fill each GPU's free memory in turn, so a device whose
+        first blocks keep their experts in RAM takes more of them. One GPU: (1.0,)."""
+        if len(self.gpus) == 1:
+            return (1.0,)
+        n = profile.hparams.n_blocks
+        kv = kv_bytes_per_block(profile, settings)
+        sizes = []
+        for index in layout.gpu_blocks(n):
+            block = profile.blocks[index]
+            size = block.dense - self.refused.dense_of(index) + kv[index]
+            if index not in layout.cpu_expert_blocks:
+                size += block.experts - self.refused.experts_of(index)
+            sizes.append(size)
+        if layout.output_on_gpu:
+            sizes.append(profile.output_bytes - self.refused.output)
+        compute = device_use(profile, layout, settings, (1.0,), self.refused)[0].compute
+        counts = [0] * len(self.gpus)
+        device, room = 0, self.budgets[0] - compute
+        for size in sizes:
+            while size > room and device < len(self.gpus) - 1:
+                device += 1
+                room = self.budgets[device] - compute
+            counts[device] += 1
+            room -= size
+        return tuple(float(count) for count in counts)
+
+    @property
+    def forced_expert_blocks(self) -> frozenset[int]:
+        """Blocks whose experts the devices refuse whole: llama.cpp keeps them in RAM in any case."""
+        return frozenset(i for i, refused in enumerate(self.refused.experts) if refused)
+
+    def use(self, profile: GgufProfile, layout: Layout, settings: ContextSettings) -> tuple[Buffers, ...]:
+        return device_use(profile, layout, settings, self.split(profile, layout, settings), self.refused)
+
+    def fits(self, shares: tuple[Buffers, ...]) -> bool:
+        return all(share.total <= budget for share, budget in zip(shares, self.budgets, strict=False))
+
+
+def _plan_devices(profile: GgufProfile, machine: Machine, request: PlanRequest) -> _Devices:
     gpus = machine.usable_gpus
-    budget = sum(gpu.memory_free for gpu in gpus) - request.gpu_margin * len(gpus) - request.gpu_deficit
+    budgets = []
+    for gpu in gpus:
+        margin = request.gpu_margin if request.gpu_margin is not None else gpu_margin_for(gpu.memory_total)
+        budgets.append(gpu.memory_free - margin)
+    # a deficit from a failed load is taken from each device in proportion to its budget
+    total = sum(max(b, 0) for b in budgets) or 1
+    budgets = [b - request.gpu_deficit * max(b, 0) // total for b in budgets]
+    limits: dict[str, int] = {}
+    for gpu in gpus:  # the strictest device decides: a weight goes wherever its layer lands
+        for kind, limit in gpu.weight_limits.items():
+            limits[kind] = min(limit, limits.get(kind, limit))
+    return _Devices(gpus, tuple(budgets), refusals(profile, limits))
+
+
+def _gpu_plan(profile: GgufProfile, machine: Machine, request: PlanRequest) -> Plan:
+    devices = _plan_devices(profile, machine, request)
+    budget = sum(devices.budgets)
     long_ctx = profile.hparams.n_ctx_train
 
     def attempt(n_ctx: int, kv_type: KvType) -> tuple[Layout, MemoryUse, ContextSettings] | None:
         settings = _settings(request, n_ctx, kv_type)
-        layout = _fit_layout(profile, settings, budget, request)
-        return None if layout is None else (layout, memory_use(profile, layout, settings), settings)
+        layout = _fit_layout(profile, settings, devices, request)
+        if layout is None:
+            return None
+        shares = devices.use(profile, layout, settings)
+        return layout, MemoryUse(gpu=_sum(shares[:-1]), host=shares[-1]), settings
 
     if request.n_ctx is not None:
         n_ctx = _named_ctx(profile, request.n_ctx)
         chosen = attempt(n_ctx, request.kv_type or "f16")
-        if request.kv_type is None and not _all_on_gpu(profile, chosen):
+        if request.kv_type is None and not _all_on_gpu(profile, chosen, devices):
             quantized = attempt(n_ctx, "q8_0")
-            if _all_on_gpu(profile, quantized):
+            if _all_on_gpu(profile, quantized, devices):
                 chosen = quantized
     else:
         kv_type = request.kv_type or "f16"
         base = attempt(min(DEFAULT_CTX, long_ctx), kv_type)
         long = attempt(long_ctx, kv_type) if long_ctx > DEFAULT_CTX else None
-        if (_all_on_gpu(profile, long) and long[1].gpu.total <= (1 - LONG_CONTEXT_SHARE) * budget) or (
+        roomy = _all_on_gpu(profile, long, devices) and long[1].gpu.total <= (1 - LONG_CONTEXT_SHARE) * budget
+        if roomy or (
                 long is not None and base is not None and _hybrid(profile, base) and _hybrid(profile, long)
                 and long[1].gpu.kv - base[1].gpu.kv <= LONG_CONTEXT_SHARE * budget):
             chosen = long
@@ -172,29 +261,40 @@ def _gpu_plan(profile: GgufProfile, machine: Machine, request: PlanRequest) -> P
     mode: PlanMode = ("gpu" if _layout_all_on_gpu(profile, layout) else
                       "hybrid" if layout.n_gpu_blocks == profile.hparams.n_blocks else "partial")
     fits = use.host.total <= machine.ram_available - request.ram_margin
-    load = _load_plan(profile, machine, layout, settings)
-    devices = _split_over_gpus(machine, use.gpu)
+    load = _load_plan(profile, machine, layout, settings, devices)
+    used = _device_uses(devices, devices.use(profile, layout, settings))
     if not fits:
-        return _too_big(profile, machine, load, mode, devices, use.host)
-    sentence = explain.placed(profile, machine, mode, layout, use, settings.n_ctx, settings.kv_type)
-    return Plan(load=load, fits=True, mode=mode, devices=devices, host=use.host,
+        return _too_big(profile, machine, load, mode, used, use.host)
+    sentence = explain.placed(profile, machine, mode, layout, use, settings.n_ctx, settings.kv_type,
+                              devices=used,
+                              forced=len(devices.forced_expert_blocks & layout.cpu_expert_blocks),
+                              refused_output=devices.refused.output > 0 and layout.output_on_gpu)
+    return Plan(load=load, fits=True, mode=mode, devices=used, host=use.host,
                 ram_available=machine.ram_available, explanation=sentence,
                 warnings=_warnings(profile, machine, layout, use))
 
 
-def _fit_layout(profile: GgufProfile, settings: ContextSettings, budget: int,
+def _fit_layout(profile: GgufProfile, settings: ContextSettings, devices: _Devices,
                 request: PlanRequest) -> Layout | None:
-    """The layout with the most on the GPU that fits `budget`, or None if not even the output layer fits."""
+    """The layout with the most on the GPUs that fits every device's budget, or None if not even the
+    output layer fits. Experts the devices refuse are in host memory in every layout (llama.cpp puts
+    them there), so the plan's overrides say what llama.cpp will do anyway."""
     n = profile.hparams.n_blocks
     max_layers = n + 1 if request.max_gpu_layers is None else max(0, min(n + 1, request.max_gpu_layers))
+    forced = devices.forced_expert_blocks
 
     def fits(layout: Layout) -> bool:
-        return memory_use(profile, layout, settings).gpu.total <= budget
+        return devices.fits(devices.use(profile, layout, settings))
 
     if max_layers == n + 1:
         first = n if request.all_experts_on_cpu else 0
+        tried: set[frozenset[int]] = set()
         for k in range(first, n + 1):  # the experts of the first k blocks stay in host memory
-            layout = Layout(n, True, frozenset(range(k)))
+            on_cpu = frozenset(range(k)) | forced
+            if on_cpu in tried:
+                continue
+            tried.add(on_cpu)
+            layout = Layout(n, True, on_cpu)
             if fits(layout):
                 return layout
     for blocks in range(min(max_layers - 1, n - 1), -1, -1):  # fewer layers, dense parts only
@@ -228,7 +328,8 @@ def _cpu_plan(profile: GgufProfile, machine: Machine, request: PlanRequest, reas
 
 def _unified_plan(profile: GgufProfile, machine: Machine, request: PlanRequest) -> Plan:
     gpu = machine.usable_gpus[0]
-    pool = min(gpu.memory_free, machine.ram_available) - request.gpu_margin - request.gpu_deficit
+    margin = request.gpu_margin if request.gpu_margin is not None else gpu_margin_for(gpu.memory_total)
+    pool = min(gpu.memory_free, machine.ram_available) - margin - request.gpu_deficit
     n = profile.hparams.n_blocks
 
     def attempt(n_ctx: int, kv_type: KvType) -> tuple[Layout, MemoryUse, ContextSettings]:
@@ -295,13 +396,16 @@ def _named_ctx(profile: GgufProfile, n_ctx: int) -> int:
     return max(256, min(padded_ctx(n_ctx), profile.hparams.n_ctx_train))
 
 
-def _layout_all_on_gpu(profile: GgufProfile, layout: Layout) -> bool:
+def _layout_all_on_gpu(profile: GgufProfile, layout: Layout, forced: frozenset[int] = frozenset()) -> bool:
+    """Everything the devices can take is on them (experts they refuse do not count against it)."""
     return layout.n_gpu_blocks == profile.hparams.n_blocks and layout.output_on_gpu \
-        and not layout.cpu_expert_blocks
+        and layout.cpu_expert_blocks <= forced
 
 
-def _all_on_gpu(profile: GgufProfile, candidate: tuple[Layout, MemoryUse, ContextSettings] | None) -> bool:
-    return candidate is not None and _layout_all_on_gpu(profile, candidate[0])
+def _all_on_gpu(profile: GgufProfile, candidate: tuple[Layout, MemoryUse, ContextSettings] | None,
+                devices: _Devices | None = None) -> bool:
+    forced = devices.forced_expert_blocks if devices is not None else frozenset()
+    return candidate is not None and _layout_all_on_gpu(profile, candidate[0], forced)
 
 
 def _hybrid(profile: GgufProfile, candidate: tuple[Layout, MemoryUse, ContextSettings]) -> bool:
@@ -309,13 +413,32 @@ def _hybrid(profile: GgufProfile, candidate: tuple[Layout, MemoryUse, ContextSet
     return layout.n_gpu_blocks == profile.hparams.n_blocks and bool(layout.cpu_expert_blocks)
 
 
-def _load_plan(profile: GgufProfile, machine: Machine, layout: Layout, settings: ContextSettings) -> LoadPlan:
+def _load_plan(profile: GgufProfile, machine: Machine, layout: Layout, settings: ContextSettings,
+               devices: _Devices | None = None) -> LoadPlan:
     n = profile.hparams.n_blocks
     n_gpu_layers = -1 if layout.n_gpu_blocks == n and layout.output_on_gpu else layout.n_gpu_layers
+    if not layout.n_gpu_layers:
+        names: tuple[str, ...] | None = ()  # the CPU alone, and no operation sent to a device either
+    split: tuple[float, ...] = ()
+    if layout.n_gpu_layers and devices is not None and len(devices.gpus) > 1:
+        shares = devices.split(profile, layout, settings)
+        used = [(gpu, share) for gpu, share in zip(devices.gpus, shares, strict=True) if share]
+        split = tuple(share for _, share in used)
+        gpus = tuple(gpu for gpu, _ in used)
+    else:
+        gpus = devices.gpus if devices is not None else ()
+    if not layout.n_gpu_layers:
+        pass
+    elif devices is not None and (machine.source == "llama.cpp" or len(devices.gpus) > 1):
+        names = tuple(gpu.name for gpu in gpus)  # exactly the devices planned for, no others
+    else:
+        names = None  # described or read from the drivers: llama.cpp's own choice
     return LoadPlan(
         model_path=str(profile.path),
         n_ctx=settings.n_ctx,
         n_gpu_layers=n_gpu_layers,
+        devices=names,
+        tensor_split=split,
         cpu_expert_blocks=tuple(sorted(layout.cpu_expert_blocks)),
         kv_type=settings.kv_type,
         flash_attn=True,  # on every backend llama.cpp has for gpt-oss; without it the compute buffer grows
@@ -330,19 +453,15 @@ def _load_plan(profile: GgufProfile, machine: Machine, layout: Layout, settings:
     )
 
 
+def _device_uses(devices: _Devices, shares: tuple[Buffers, ...]) -> tuple[DeviceUse, ...]:
+    return tuple(DeviceUse(g.name, g.description, share, g.memory_free, g.memory_total)
+                 for g, share in zip(devices.gpus, shares, strict=False))
+
+
 def _split_over_gpus(machine: Machine, gpu: Buffers) -> tuple[DeviceUse, ...]:
-    """Per GPU: llama.cpp splits layers in proportion to free memory when it is not told otherwise."""
-    gpus = machine.usable_gpus
-    if not gpus or gpu.total == 0:
-        return tuple(DeviceUse(g.name, g.description, Buffers(), g.memory_free, g.memory_total) for g in gpus)
-    free = sum(g.memory_free for g in gpus) or 1
-    shares = []
-    for g in gpus:
-        part = g.memory_free / free
-        shares.append(DeviceUse(g.name, g.description,
-                                Buffers(int(gpu.model * part), int(gpu.kv * part), int(gpu.compute * part)),
-                                g.memory_free, g.memory_total))
-    return tuple(shares)
+    """Unified memory: the one GPU takes what the plan puts on the GPU."""
+    return tuple(DeviceUse(g.name, g.description, gpu if index == 0 else Buffers(), g.memory_free,
+                           g.memory_total) for index, g in enumerate(machine.usable_gpus))
 
 
 def _too_big(profile: GgufProfile, machine: Machine, load: LoadPlan, mode: PlanMode,

@@ -25,6 +25,7 @@ Pure arithmetic on a `GgufProfile`. Three kinds of buffer, as llama.cpp reports 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from app.engine.interface import KvType
@@ -93,6 +94,67 @@ class MemoryUse:
     host: Buffers
 
 
+@dataclass(frozen=True)
+class Refusals:
+    """Bytes a device's backend refuses, which llama.cpp keeps in host memory whatever the layout says
+    (it asks the backend whether it runs the operation that uses each weight; see app.engine.worker_ops)."""
+
+    dense: tuple[int, ...] = ()  # per block: attention and router weights the device does not take
+    experts: tuple[int, ...] = ()  # per block: expert weights the device does not take
+    output: int = 0  # output.weight (a single 587 MiB matrix in gpt-oss: above some devices' buffer range)
+
+    def dense_of(self, block: int) -> int:
+        return self.dense[block] if block < len(self.dense) else 0
+
+    def experts_of(self, block: int) -> int:
+        return self.experts[block] if block < len(self.experts) else 0
+
+    @property
+    def any(self) -> bool:
+        return bool(self.output or any(self.dense) or any(self.experts))
+
+
+EXPERT_TENSOR = re.compile(r"^blk\.(\d+)\.ffn_(gate|up|down)_exps\.weight$")
+BLOCK_MATRIX = re.compile(r"^blk\.(\d+)\.(attn_(q|k|v|output)|ffn_gate_inp)\.weight$")
+
+
+def weight_kind(name: str) -> str | None:
+    """The operation llama.cpp runs with a weight, as the probe names kinds: mul_mat_id for expert
+    weights, mul_mat for the other matrices; None for norms, biases and sinks (element-wise, taken by
+    every backend) and for the token embedding (always in host memory)."""
+    if EXPERT_TENSOR.match(name):
+        return "mul_mat_id"
+    if BLOCK_MATRIX.match(name) or name == "output.weight":
+        return "mul_mat"
+    return None
+
+
+def refusals(profile: GgufProfile, limits: dict[str, int]) -> Refusals:
+    """What a device with these weight limits (empty: unknown, assume it takes everything) refuses."""
+    n = profile.hparams.n_blocks
+    if not limits:
+        return Refusals((0,) * n, (0,) * n, 0)
+    dense, experts, output = [0] * n, [0] * n, 0
+    for tensor in profile.tensors:
+        kind = weight_kind(tensor.name)
+        if kind is None:
+            continue
+        limit = limits.get(f"{kind}/{tensor.type_name.lower()}")
+        if limit is None or tensor.nbytes <= limit:
+            continue
+        if tensor.name == "output.weight":
+            output += tensor.nbytes
+            continue
+        block = int(tensor.name.split(".")[1])
+        if block >= n:
+            continue
+        if kind == "mul_mat_id":
+            experts[block] += tensor.nbytes
+        else:
+            dense[block] += tensor.nbytes
+    return Refusals(tuple(dense), tuple(experts), output)
+
+
 def padded_ctx(n_ctx: int) -> int:
     return -(-n_ctx // CELL_PADDING) * CELL_PADDING
 
@@ -118,33 +180,89 @@ def kv_bytes(profile: GgufProfile, settings: ContextSettings) -> int:
     return sum(kv_bytes_per_block(profile, settings))
 
 
-def memory_use(profile: GgufProfile, layout: Layout, settings: ContextSettings) -> MemoryUse:
+def memory_use(profile: GgufProfile, layout: Layout, settings: ContextSettings,
+               refused: Refusals | None = None) -> MemoryUse:
     """Predicted buffers on the GPU(s) together and in host memory."""
+    shares = device_use(profile, layout, settings, (1.0,), refused)
+    gpu, host = shares[0], shares[-1]
+    return MemoryUse(gpu=gpu, host=host)
+
+
+def layer_devices(layout: Layout, n_blocks: int, split: tuple[float, ...]) -> list[int | None]:
+    """Per layer (the blocks, then the output layer): the index of the GPU llama.cpp puts it on, or None
+    for the CPU. llama.cpp's rule (llama-model.cpp): of the offloaded layers, the one at position p of
+    `count` goes to the first device whose cumulative share of the split exceeds p / count."""
+    offloaded = [*layout.gpu_blocks(n_blocks), *([n_blocks] if layout.output_on_gpu else [])]
+    total = sum(split) or 1.0
+    bounds, running = [], 0.0
+    for share in split:
+        running += share
+        bounds.append(running / total)
+    placement: list[int | None] = [None] * (n_blocks + 1)
+    for position, layer in enumerate(offloaded):
+        fraction = position / len(offloaded)
+        placement[layer] = next((j for j, bound in enumerate(bounds) if bound > fraction), len(bounds) - 1)
+    return placement
+
+
+def device_use(profile: GgufProfile, layout: Layout, settings: ContextSettings, split: tuple[float, ...],
+               refused: Refusals | None = None) -> tuple[Buffers, ...]:
+    """Predicted buffers per GPU of the split (in its order), then host memory as the last entry.
+
+    Weights a device refuses (`refused`) and the experts of `layout.cpu_expert_blocks` count in host
+    memory; the KV cache of a block lives on the block's device; each GPU holding layers gets the GPU
+    compute buffer (ggml's scheduler sizes one per backend for the worst batch), the one holding the
+    output layer the output's part of it."""
     n_blocks = profile.hparams.n_blocks
-    gpu_blocks = set(layout.gpu_blocks(n_blocks))
+    refused = refused or Refusals()
+    placement = layer_devices(layout, n_blocks, split)
     kv = kv_bytes_per_block(profile, settings)
-    gpu_model = profile.output_bytes if layout.output_on_gpu else 0
-    host_model = profile.token_embd_bytes + (0 if layout.output_on_gpu else profile.output_bytes)
-    gpu_kv = host_kv = 0
+    n_devices = len(split)
+    model, cache = [0] * n_devices, [0] * n_devices
+    host_model = profile.token_embd_bytes
+    host_kv = 0
     for index, block in enumerate(profile.blocks):
-        if index in gpu_blocks:
-            gpu_kv += kv[index]
-            gpu_model += block.dense
-            if index in layout.cpu_expert_blocks:
-                host_model += block.experts
-            else:
-                gpu_model += block.experts
-        else:
+        device = placement[index]
+        if device is None:
             host_kv += kv[index]
             host_model += block.dense + block.experts
-    gpu_compute, host_compute = compute_bytes(profile, layout, settings)
+            continue
+        cache[device] += kv[index]
+        dense_refused = refused.dense_of(index)
+        model[device] += block.dense - dense_refused
+        host_model += dense_refused
+        if index in layout.cpu_expert_blocks:
+            host_model += block.experts
+        else:
+            experts_refused = refused.experts_of(index)
+            model[device] += block.experts - experts_refused
+            host_model += experts_refused
+    output_device = placement[n_blocks]
+    output_on_gpu = output_device is not None and refused.output < profile.output_bytes
+    if output_device is not None:
+        model[output_device] += profile.output_bytes - refused.output
+        host_model += refused.output
+    else:
+        host_model += profile.output_bytes
+    compute_layout = layout if output_on_gpu or output_device is None else Layout(
+        layout.n_gpu_blocks, False, layout.cpu_expert_blocks)
+    gpu_compute, host_compute = compute_bytes(profile, compute_layout, settings,
+                                              experts_refused=all(refused.experts) and bool(refused.experts))
+    if not layout.n_gpu_layers:
+        gpu_compute = 0
+    holding = {device for device in placement if device is not None}
+    shares = tuple(Buffers(model[j], cache[j], gpu_compute if j in holding else 0) for j in range(n_devices))
     output = profile.hparams.n_vocab * 4 * OUTPUT_BUFFER_SEQUENCES
-    return MemoryUse(gpu=Buffers(gpu_model, gpu_kv, gpu_compute),
-                     host=Buffers(host_model, host_kv, host_compute, output))
+    return (*shares, Buffers(host_model, host_kv, host_compute, output))
 
 
-def compute_bytes(profile: GgufProfile, layout: Layout, settings: ContextSettings) -> tuple[int, int]:
-    """(GPU, host) compute buffer sizes; see the module docstring for where the terms come from."""
+def compute_bytes(profile: GgufProfile, layout: Layout, settings: ContextSettings,
+                  experts_refused: bool = False) -> tuple[int, int]:
+    """(GPU, host) compute buffer sizes; see the module docstring for where the terms come from.
+    `experts_refused`: the device takes no expert weight, so every block computes its experts on the host."""
+    if experts_refused and layout.n_gpu_blocks:
+        layout = Layout(layout.n_gpu_blocks, layout.output_on_gpu,
+                        frozenset(layout.gpu_blocks(profile.hparams.n_blocks)))
     h = profile.hparams
     tokens = settings.n_ubatch
     row = tokens * h.n_embd * 4  # one float32 activation row per token of the batch

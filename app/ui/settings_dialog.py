@@ -68,6 +68,18 @@ class SettingsDialog(QDialog):
         self._select(self.context, settings.context_tokens)
         self.context.setToolTip(docs["context_tokens"])
 
+        self.gpu = QComboBox(self)
+        self.gpu.addItem("Automatic (the planner decides)", None)
+        machine = workspace.machine_if_read()
+        for gpu in machine.gpus if machine is not None else ():
+            note = " — software renderer, not used" if gpu.software else ""
+            self.gpu.addItem(f"{gpu.description or gpu.name} ({gpu.name}, {gpu.memory_total / 2**30:.1f} GiB)"
+                             f"{note}", gpu.name)
+        if settings.gpu_device and self.gpu.findData(settings.gpu_device) < 0:
+            self.gpu.addItem(f"{settings.gpu_device} (not found now)", settings.gpu_device)
+        self._select(self.gpu, settings.gpu_device)
+        self.gpu.setToolTip(docs["gpu_device"])
+
         self.show_reasoning = QCheckBox("Show the model's reasoning", self)
         self.show_reasoning.setChecked(settings.show_reasoning)
         self.show_reasoning.setToolTip(docs["show_reasoning"])
@@ -102,6 +114,7 @@ class SettingsDialog(QDialog):
         form.addRow("Appearance", self.theme)
         form.addRow("Reasoning effort for new chats", self.effort)
         form.addRow("Context window", self.context)
+        form.addRow("GPU (at the next load)", self.gpu)
         form.addRow("", self.show_reasoning)
         form.addRow("", self.ask_python)
         form.addRow("", self.offline)
@@ -127,7 +140,7 @@ class SettingsDialog(QDialog):
             theme=self.theme.currentData(),
             python_tool_approval="ask" if self.ask_python.isChecked() else "always",
             show_reasoning=self.show_reasoning.isChecked(), last_model=current.last_model,
-            extra=dict(current.extra),
+            gpu_device=self.gpu.currentData(), extra=dict(current.extra),
         )
 
     def _save(self) -> None:

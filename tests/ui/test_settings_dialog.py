@@ -64,3 +64,31 @@ def test_controls_start_from_the_current_settings(qtbot, workspace) -> None:
     assert dialog.theme.currentData() == "light"
     assert dialog.context.currentData() == 12000
     assert dialog.chosen().context_tokens == 12000
+
+
+def test_a_gpu_can_be_pinned_and_the_next_plan_uses_it_alone(qtbot) -> None:
+    from app.planner import Gpu, Machine
+
+    gib = 2**30
+    big = Gpu("CUDA0", "NVIDIA GeForce RTX 4090", "gpu", 23 * gib, 24 * gib, backend="CUDA", device_id="a")
+    small = Gpu("Vulkan1", "AMD Radeon RX 7600", "gpu", 7 * gib, 8 * gib, backend="Vulkan", device_id="b")
+    lavapipe = Gpu("Vulkan2", "llvmpipe (LLVM 15.0.6, 256 bits)", "gpu", 2 * gib, 2 * gib, backend="Vulkan",
+                   software=True)
+    machine = Machine(gpus=(big, small, lavapipe), ram_total=64 * gib, ram_available=60 * gib)
+    workspace = Workspace(read_machine=lambda: machine)
+    try:
+        assert workspace.machine().usable_gpus == (big, small)
+        dialog = open_dialog(qtbot, workspace)
+        labels = [dialog.gpu.itemText(i) for i in range(dialog.gpu.count())]
+        assert labels[0].startswith("Automatic") and "software renderer, not used" in labels[3]
+        dialog.gpu.setCurrentIndex(dialog.gpu.findData("Vulkan1"))
+        with qtbot.waitSignal(dialog.settingsChanged):
+            dialog._save()
+        assert json.loads(workspace.paths.settings_file.read_text())["gpu_device"] == "Vulkan1"
+        assert workspace.machine().usable_gpus == (small,)
+        # a pinned device that is gone stays visible in the dialog rather than silently dropped
+        workspace.settings = workspace.settings.__class__(gpu_device="CUDA5")
+        again = open_dialog(qtbot, workspace)
+        assert again.gpu.currentText() == "CUDA5 (not found now)"
+    finally:
+        workspace.close()
