@@ -160,16 +160,21 @@ def wheelhouse(cmake_args: str | None = None) -> Path:
 def vulkan_include_dir() -> Path | None:
     """Vulkan headers new enough for llama.cpp: the system's when they are, else Debian 13's from the
     cache (fetched on first use). None where the system's will do or none can be had (not Debian)."""
-    system = Path("/usr/include/vulkan/vulkan.hpp")
-    if system.exists() and VULKAN_HEADERS_MARKER in system.read_text(errors="replace"):
+    if new_enough(Path("/usr/include")):
         return None
     cached = sorted((cache_home() / "vulkan-headers").glob("*/usr/include"))
     for include in reversed(cached):
-        if VULKAN_HEADERS_MARKER in (include / "vulkan" / "vulkan.hpp").read_text(errors="replace"):
+        if new_enough(include):
             return include
     if not sys.platform.startswith("linux") or shutil.which("apt-get") is None:
         return None
     return fetch_vulkan_headers()
+
+
+def new_enough(include: Path) -> bool:
+    """Vulkan-Hpp in `include` declares what llama.cpp's Vulkan backend uses."""
+    structs = include / "vulkan" / "vulkan_structs.hpp"
+    return structs.exists() and VULKAN_HEADERS_MARKER in structs.read_text(errors="replace")
 
 
 def fetch_vulkan_headers() -> Path:

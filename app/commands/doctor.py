@@ -21,6 +21,7 @@ from app import __version__
 from app.engine.probe import BackendStatus, ProbeReport, run_probe
 from app.models import network_policy
 from app.paths import app_paths
+from app.planner.devices import allow_software_gpus
 from app.settings import Settings, load_settings
 
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
@@ -115,7 +116,7 @@ def backend_lines(report: dict[str, Any]) -> list[str]:
             state = f"FAILED: {backend.get('error')}"
         if backend["loaded"] and backend.get("error"):
             state += f" ({backend['error']})"
-        lines.append(f"  {backend['name']:<22} {state}")
+        lines.append(f"  {backend['name']:<24} {state}")
     return lines
 
 
@@ -143,7 +144,10 @@ def format_report(report: dict[str, Any]) -> str:
     if not report["devices"]:
         lines.append("  (none)")
     for device in report["devices"]:
-        software = "  (software renderer on the CPU: not used)" if device.get("software") else ""
+        software = ""
+        if device.get("software"):
+            software = ("  (software renderer on the CPU: used only because OSSIAN_ALLOW_SOFTWARE_GPU=1)"
+                        if allow_software_gpus() else "  (software renderer on the CPU: not used)")
         lines.append(f"  {device['index']}: {device['name']:<8} {device['type']:<5} "
                      f"{gib(device['memory_free'])} free of {gib(device['memory_total'])}"
                      f"  {device['description']}{software}")

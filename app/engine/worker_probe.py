@@ -128,4 +128,4 @@ def main(argv: list[str]) -> int:
         return 1
     print(json.dumps(result))
     sys.stdout.flush()
-    return 0
+    return 1 if result.get("error") else 0

@@ -45,8 +45,9 @@ def placed(profile: GgufProfile, machine: Machine, mode: PlanMode, layout: Layou
         sentence = f"All of {name} runs on the {gpu}{split} ({gpu_use}) with {ctx}."
         if forced:
             sentence = (f"{name} runs on the {gpu}{split} ({gpu_use}) with {ctx}; the experts of {forced} of "
-                        f"its {n} blocks stay in RAM ({in_ram}) because the {gpu} cannot run gpt-oss's "
-                        "expert layers (llama.cpp keeps them on the CPU).")
+                        f"its {n} blocks stay in RAM ({in_ram}) because the {gpu} does not take them "
+                        "(its backend refuses weights of that kind or size, so llama.cpp keeps them on "
+                        "the CPU).")
     elif mode == "hybrid":
         sentence = (f"{name} runs on the {gpu}{split} with the experts of {blocks} of its {n} blocks kept in "
                     f"RAM because the whole model does not fit ({gpu_use} on the GPU; {in_ram}), with {ctx}.")

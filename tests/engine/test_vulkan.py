@@ -28,6 +28,7 @@ from app.engine.worker_log import LlamaLog
 from app.engine.worker_session import Session
 from app.planner import detect_machine, make_plan, read_profile
 from app.planner.plan import PlanRequest
+from tests.engine import test_worker_cache as cache_tests
 from tests.engine.conftest import ANALYSIS_THEN_FINAL, NO_STOPS, collect, harmony_prompt, tiny_plan
 from tests.fixtures.shape_twins import REPO_ROOT
 
@@ -59,6 +60,15 @@ def vulkan(probe: ProbeReport) -> ProbeDevice:
 
 def device_plan(path: Path, device: ProbeDevice, **changes: object) -> LoadPlan:
     return tiny_plan(path, n_gpu_layers=-1, devices=(device.name,), **changes)
+
+
+def turns_plan(path: Path, device: ProbeDevice) -> LoadPlan:
+    """For several turns on lavapipe: flash attention off. Mesa 22.3.6's lavapipe (Debian 12) crashes in
+    its own shader thread (SIGSEGV inside libvulkan_lvp.so, seen with gdb) when llama.cpp's flash-attention
+    shader runs a short batch after a rewind of the cache; the same steps pass with it off, and on the CPU.
+    A driver bug of that lavapipe, not the GPU path under test; single evaluations keep the planner's
+    flash attention (the placement and logits tests)."""
+    return device_plan(path, device, flash_attn=False)
 
 
 def in_child(module: str, *arguments: str, env: dict[str, str] | None = None, timeout: float = 300) -> dict:
@@ -190,14 +200,14 @@ def test_logits_on_the_device_agree_with_the_cpu(tiny_model_path: Path, vulkan: 
 @pytest.fixture(scope="module")
 def device_engine(tiny_model_path: Path, vulkan: ProbeDevice) -> Iterator[WorkerEngine]:
     engine = WorkerEngine()
-    info = engine.load(device_plan(tiny_model_path, vulkan)).result(timeout=300)
+    info = engine.load(turns_plan(tiny_model_path, vulkan)).result(timeout=300)
     assert any(b.device == vulkan.name for b in info.buffers)
     yield engine
     engine.close()
 
 
 def test_generation_and_cancel_on_the_device(device_engine: WorkerEngine) -> None:
-    request = GenerateRequest(harmony_prompt("hello there"), SamplingSettings(seed=3, max_tokens=40),
+    request = GenerateRequest(harmony_prompt("hello there"), SamplingSettings(seed=3, max_tokens=400),
                               grammar=ANALYSIS_THEN_FINAL)
     finished = collect(device_engine.generate(request))
     assert finished.done.reason in ("return", "eog") and finished.tokens
@@ -218,30 +228,86 @@ def test_generation_and_cancel_on_the_device(device_engine: WorkerEngine) -> Non
     assert again.ids == finished.ids  # same seed, same prompt, same answer
 
 
-def test_a_follow_up_reuses_the_prefix_on_the_device(device_engine: WorkerEngine) -> None:
+def reuse_counts(engine: WorkerEngine) -> list[tuple[int, int, int]]:
+    """(prompt, reused, evaluated) of a first turn, a follow-up and a regenerated follow-up."""
     first = GenerateRequest(harmony_prompt("tell me about the weather"),
                             SamplingSettings(seed=5, max_tokens=30, suppress_specials=NO_STOPS))
-    done = collect(device_engine.generate(first)).done
     follow = replace(first, segments=harmony_prompt("tell me about the weather", "and tomorrow?"))
-    again = collect(device_engine.generate(follow)).done
-    assert again.reused_tokens >= done.prompt_tokens - 1
-    assert again.evaluated_tokens == again.prompt_tokens - again.reused_tokens
+    counts = []
+    for request in (first, follow, follow):
+        done = collect(engine.generate(request)).done
+        assert done.evaluated_tokens == done.prompt_tokens - done.reused_tokens
+        counts.append((done.prompt_tokens, done.reused_tokens, done.evaluated_tokens))
+    return counts
 
 
-# The sliding-window checkpoint tests of test_worker_cache, on the device: a session in this process
-# whose model lives on the Vulkan device (the checks compare with the device's own batching noise).
-from tests.engine.test_worker_cache import (  # noqa: E402
-    checkpoints,  # noqa: F401  (a fixture the imported tests use)
-    test_a_short_answer_needs_no_checkpoint,  # noqa: F401
-    test_follow_up_after_a_long_answer_restores_the_checkpoint,  # noqa: F401
-    test_regenerating_the_same_prompt_evaluates_one_token,  # noqa: F401
-)
+def test_prefix_reuse_on_the_device_is_as_on_the_cpu(device_engine: WorkerEngine,
+                                                     tiny_model_path: Path) -> None:
+    cpu = WorkerEngine()
+    try:
+        cpu.load(tiny_plan(tiny_model_path, devices=(), flash_attn=False)).result(timeout=120)
+        expected = reuse_counts(cpu)
+    finally:
+        cpu.close()
+    device = device_engine_device(device_engine)
+    device_engine.unload().result(timeout=60)
+    device_engine.load(turns_plan(tiny_model_path, device)).result(timeout=300)
+    assert reuse_counts(device_engine) == expected
+    assert expected[1][1] > 0.9 * expected[0][0]  # the follow-up reuses the first turn's prompt
+    assert expected[2][2] == 1  # regenerating evaluates one token
+
+
+def device_engine_device(engine: WorkerEngine) -> ProbeDevice:
+    model = engine.model
+    assert model is not None and model.plan.devices
+    return ProbeDevice(0, model.plan.devices[0], "", "gpu", 0, 0)
+
+
+# The sliding-window checkpoints of test_worker_cache, on the device: a session in this process whose
+# model lives on the Vulkan device. Vulkan's results do not depend on how the prompt is batched (measured:
+# identical logits), so "within the batching noise" is "equal" here, to float precision.
+FLOAT_NOISE = 1e-4
 
 
 @pytest.fixture(scope="module")
 def session(tiny_model_path: Path, vulkan: ProbeDevice) -> Iterator[Session]:
     session = Session(LlamaLog(forward=None))
-    info = session.load(device_plan(tiny_model_path, vulkan))
+    info = session.load(turns_plan(tiny_model_path, vulkan))
     assert any(b.device == vulkan.name for b in info.buffers)
     yield session
     session.unload()
+
+
+def test_follow_up_after_a_long_answer_restores_the_checkpoint_on_the_device(session: Session) -> None:
+    first = cache_tests.tokens(session, cache_tests.FIRST)
+    second = cache_tests.tokens(session, cache_tests.SECOND)
+    tolerance = max(cache_tests.diff(cache_tests.fresh_logits(session, first + second),
+                                     cache_tests.fresh_logits(session, first, second)), FLOAT_NOISE)
+    reference = cache_tests.fresh_logits(session, first, second)
+
+    session.cache.clear()
+    cache_tests.generate(session, (cache_tests.FIRST,), cache_tests.LONG_ANSWER)
+    result = session.evaluate_prompt(first + second)  # the next turn drops the answer: a rewind
+    assert result.reuse.restored_checkpoint == len(first) - 1
+    assert result.evaluated_tokens == len(second)
+    assert cache_tests.diff(session.last_logits(), reference) <= tolerance
+
+    session.cache.use_checkpoints = False  # what llama-cpp-python does: reuse and hope
+    try:
+        session.cache.clear()
+        cache_tests.generate(session, (cache_tests.FIRST,), cache_tests.LONG_ANSWER)
+        session.evaluate_prompt(first + second)
+        assert cache_tests.diff(session.last_logits(), reference) > 5 * tolerance
+    finally:
+        session.cache.use_checkpoints = True
+
+
+def test_regenerating_the_same_prompt_evaluates_one_token_on_the_device(session: Session) -> None:
+    prompt = cache_tests.tokens(session, cache_tests.FIRST)
+    reference = cache_tests.fresh_logits(session, prompt[:-1], prompt[-1:])
+    session.cache.clear()
+    cache_tests.generate(session, (cache_tests.FIRST,), cache_tests.LONG_ANSWER)
+    result = session.evaluate_prompt(prompt)
+    assert result.reuse.restored_checkpoint == len(prompt) - 1
+    assert result.evaluated_tokens == 1
+    assert cache_tests.diff(session.last_logits(), reference) <= FLOAT_NOISE

@@ -144,6 +144,29 @@ def test_a_module_that_collect_dynamic_libs_also_took_into_llama_cpp_lib_is_drop
     assert sum(1 for dest, _, _ in kept if dest.startswith("ggml-backends/")) == 15
 
 
+def test_second_copies_of_llama_cpp_libraries_are_dropped_and_links_follow() -> None:
+    """What the dependency analysis makes of a module whose run path finds libggml-base elsewhere in
+    site-packages (Windows: ggml-base.dll next to the modules in bin/; the wheel's top-level lib/)."""
+    toc = [
+        ("llama_cpp/lib/ggml-base.dll", "/sp/llama_cpp/lib/ggml-base.dll", "BINARY"),
+        ("llama_cpp/lib/libggml-base.so.0", "/sp/llama_cpp/lib/libggml-base.so.0", "BINARY"),
+        ("ggml-backends/ggml-cpu-haswell.dll", "/sp/bin/ggml-cpu-haswell.dll", "BINARY"),
+        ("bin/ggml-base.dll", "/sp/bin/ggml-base.dll", "BINARY"),
+        ("lib/libggml-base.so.0", "/sp/lib/libggml-base.so.0", "BINARY"),
+        ("libggml-base.so.0", "lib/libggml-base.so.0", "SYMLINK"),
+        ("bin/other.dll", "/sp/bin/other.dll", "BINARY"),
+        ("libgomp.so.1", "/usr/lib/libgomp.so.1", "BINARY"),
+    ]
+
+    kept = ggml_modules.drop_stray_llama_copies(toc)
+
+    assert [dest for dest, _, _ in kept] == [
+        "llama_cpp/lib/ggml-base.dll", "llama_cpp/lib/libggml-base.so.0",
+        "ggml-backends/ggml-cpu-haswell.dll", "libggml-base.so.0", "bin/other.dll", "libgomp.so.1"]
+    assert ("libggml-base.so.0", "llama_cpp/lib/libggml-base.so.0", "SYMLINK") in kept
+    assert ggml_modules.drop_stray_llama_copies(kept) == kept
+
+
 def test_summary_and_the_expected_backends_check() -> None:
     toc = [("ggml-backends/libggml-cpu-haswell.so", "x", "BINARY"),
            ("ggml-backends/libggml-cpu-x64.so", "x", "BINARY"),
