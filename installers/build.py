@@ -4,6 +4,7 @@
     python3 installers/build.py            # set up .venv if needed, then build dist/Ossian/
     python3 installers/build.py --clean    # throw away PyInstaller's cache first
     python3 installers/build.py --smoke    # then run installers/smoke_test.py on the result
+    python3 installers/build.py --release  # llama.cpp as releases ship it (installers/llama-build.json)
 
 Output: `dist/Ossian/` (Linux, Windows) or `dist/Ossian.app` (macOS), from
 `installers/pyinstaller/ossian.spec`; PyInstaller's work files go to `build/pyinstaller/`.
@@ -11,8 +12,13 @@ Output: `dist/Ossian/` (Linux, Windows) or `dist/Ossian.app` (macOS), from
 Steps: `installers/bootstrap.py setup` (the project venv with llama-cpp-python compiled once; skip with
 --no-setup), PyInstaller into that venv if it is missing or not the pinned version, the icons
 (`installers/make_icons.py`), then PyInstaller. llama.cpp is compiled by bootstrap with whatever
-`CMAKE_ARGS` says: a release build wants `-DGGML_NATIVE=OFF`, or the binaries use every instruction of
-the build machine's CPU and crash with "illegal instruction" on older ones (see docs/packaging.md).
+`CMAKE_ARGS` says. `--release` sets it from installers/llama-build.json for this platform (every backend a
+module, every x86-64 CPU variant, Vulkan; Metal built in on macOS), unless CMAKE_ARGS is already set,
+and sets OSSIAN_EXPECT_MODULES so that the spec stops if a module is missing; it builds in its own
+venv, `build/venv-release` (OSSIAN_VENV wins), so the developer's `.venv` keeps its llama.cpp. Without
+it a developer's build is whatever CMAKE_ARGS says; leaving out `-DGGML_NATIVE=OFF` makes binaries that
+use every instruction of the build machine's CPU and crash with "illegal instruction" on older ones
+(see docs/packaging.md).
 
 Standard library only: it runs before anything is installed.
 """
@@ -31,6 +37,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+import llama_config  # noqa: E402
 from bootstrap import venv_dir, venv_python  # noqa: E402  (one answer to "where is the venv")
 
 SPEC = HERE / "pyinstaller" / "ossian.spec"
@@ -90,13 +97,45 @@ def folder_size(path: Path) -> tuple[int, int]:
     return total, files
 
 
+def release_environment(environ: dict[str, str]) -> dict[str, str]:
+    """The variables `--release` adds: llama-build.json's for this platform; a CMAKE_ARGS already set wins.
+    On Linux, Vulkan headers newer than the system's where bootstrap knows how to get them."""
+    config = llama_config.load()
+    key = llama_config.platform_key()
+    wanted = llama_config.release_environment(config, key)
+    if environ.get("CMAKE_ARGS", "").strip():
+        say(f"--release: keeping CMAKE_ARGS={environ['CMAKE_ARGS']!r} "
+            f"(llama-build.json says {wanted['CMAKE_ARGS']!r})")
+        wanted["CMAKE_ARGS"] = environ["CMAKE_ARGS"]
+    elif sys.platform.startswith("linux") and "-DGGML_VULKAN=ON" in wanted["CMAKE_ARGS"]:
+        try:  # Debian 12's Vulkan headers lack vk::LayerSettingEXT; bootstrap fetches newer ones
+            from bootstrap import vulkan_include_dir
+        except ImportError:
+            vulkan_include_dir = None
+        include = vulkan_include_dir() if vulkan_include_dir else None
+        if include is not None:
+            wanted["CMAKE_ARGS"] += f" -DVulkan_INCLUDE_DIR={include}"
+    return wanted
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description="Build dist/Ossian with PyInstaller.")
     parser.add_argument("--clean", action="store_true", help="empty PyInstaller's cache and dist/ first")
     parser.add_argument("--no-setup", action="store_true",
                         help="use the venv as it is (skip installers/bootstrap.py setup)")
     parser.add_argument("--smoke", action="store_true", help="run installers/smoke_test.py afterwards")
+    parser.add_argument("--release", action="store_true",
+                        help="build llama.cpp as releases do (installers/llama-build.json), "
+                             "and check the modules")
     args = parser.parse_args(argv)
+
+    if args.release:
+        release = release_environment(dict(os.environ))
+        # its own venv (ignored, under build/), so a developer's .venv keeps its llama.cpp
+        release["OSSIAN_VENV"] = os.environ.get("OSSIAN_VENV") or str(ROOT / "build" / "venv-release")
+        for name, value in release.items():
+            say(f"--release: {name}={value}")
+            os.environ[name] = value
 
     if not args.no_setup:
         run([sys.executable, HERE / "bootstrap.py", "setup"])

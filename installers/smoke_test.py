@@ -9,7 +9,12 @@
 Checks, each in a throwaway OSSIAN_HOME so nothing of the user's is read or written:
 - `ossian --version` names the version;
 - `ossian doctor --json`: frozen, llama.cpp loads (its libraries were collected), a CPU device is seen
-  (the `--worker-probe` child started as the same executable);
+  (the `--worker-probe` child started as the same executable); when the bundle carries llama.cpp's
+  backend modules (`ggml-backends/`, a release build), a CPU variant was chosen (`llama_cpp.cpu_variant`),
+  from the bundle's own folder, every module is reported and no CPU module failed to open; with
+  `--expect-vulkan` (or OSSIAN_SMOKE_EXPECT_VULKAN=1) a Vulkan device is among `devices`. Without a GPU,
+  Mesa's lavapipe is one: `GGML_VK_VISIBLE_DEVICES=0 OSSIAN_ALLOW_SOFTWARE_GPU=1` (llama.cpp skips a
+  CPU-type Vulkan device unless named; the app does unless allowed);
 - with a model (`--model GGUF`, or `--tiny-model` to make the test suite's tiny gpt-oss with the
   project venv): `ossian chat --grammar ...` answers (the `--worker` child loads llama.cpp and generates);
 - the python tool's sandbox child (`--python-sandbox`) runs code that imports the standard-library
@@ -39,6 +44,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE / "pyinstaller"))
+import ggml_modules  # noqa: E402  (what counts as a backend module, and where the bundle keeps them)
+
+EXPECT_VULKAN_VARIABLE = "OSSIAN_SMOKE_EXPECT_VULKAN"
 TIMEOUT_S = 180
 GRAMMAR = 'root ::= <|channel|> "final" <|message|> [a-z ]{3,20}\n'
 SANDBOX_CODE = (
@@ -78,18 +87,90 @@ def check_version(exe: Path, env: dict[str, str]) -> str:
     return out
 
 
-def check_doctor(exe: Path, env: dict[str, str]) -> str:
-    report = json.loads(run([str(exe), "doctor", "--json"], env).stdout)
+def bundle_module_folder(app: Path) -> Path | None:
+    """The bundle's `ggml-backends/` (onedir: `_internal/`; a .app: Frameworks or Resources), if any."""
+    for folder in (app / "_internal", app / "Contents" / "Frameworks", app / "Contents" / "Resources", app):
+        candidate = folder / ggml_modules.DEST
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def bundle_modules(app: Path) -> list[str]:
+    """File names of the backend modules the bundle carries ([] for a build with backends built in)."""
+    folder = bundle_module_folder(app)
+    if folder is None:
+        return []
+    return sorted(path.name for path in folder.iterdir() if ggml_modules.is_module(path.name))
+
+
+def doctor_problems(report: dict, modules: list[str], expect_vulkan: bool = False) -> list[str]:
+    """What is wrong with a frozen app's `doctor --json`, given the module files its bundle carries.
+    Empty when all is well. Data only, so the tests feed it dicts."""
+    problems = []
+    if not report.get("app", {}).get("frozen"):
+        problems.append("doctor says the app is not frozen: is this the built executable?")
+    llama = report.get("llama_cpp", {})
+    if not llama.get("available"):
+        return [*problems, f"llama.cpp is not available: {llama.get('error')}"]
+    devices = report.get("devices", [])
+    if "cpu" not in [device.get("type") for device in devices]:
+        problems.append(f"no CPU device among {devices}")
+    backends = report.get("backends", [])
+    if modules:
+        if not llama.get("cpu_variant"):
+            cpu = [f"{b.get('name')}: {b.get('error') or 'loaded'}" for b in backends
+                   if b.get("backend") == "cpu"]
+            problems.append(f"the bundle carries {len(modules)} backend modules but no CPU variant was "
+                            f"chosen (llama_cpp.cpu_variant is empty; CPU modules: {cpu or 'none reported'})")
+        folder = llama.get("backend_folder") or ""
+        if folder and Path(folder.replace("\\", "/")).name != ggml_modules.DEST:
+            problems.append(f"the modules were loaded from {folder}, "
+                            f"not from the bundle's {ggml_modules.DEST}/")
+        reported = {Path(str(b.get("path", "")).replace("\\", "/")).name for b in backends}
+        unreported = [name for name in modules if name not in reported]
+        if unreported:
+            problems.append(f"modules in the bundle that doctor does not report: {', '.join(unreported)}")
+        for backend in backends:
+            # a CPU module opens on any x86-64 machine (its score says whether it can run here): one that
+            # cannot be opened misses a library the bundle should carry
+            error = str(backend.get("error") or "")
+            unopened = not backend.get("loaded") and backend.get("score") is None
+            if backend.get("backend") == "cpu" and unopened and error and not error.startswith("not chosen"):
+                problems.append(f"{backend.get('name')} could not be opened: {backend['error']}")
+    if expect_vulkan:
+        vulkan = [d for d in devices if str(d.get("backend", "")).lower() == "vulkan"
+                  or str(d.get("name", "")).lower().startswith("vulkan")]
+        if not vulkan:
+            why = [f"{b.get('name')}: {b.get('error') or 'loaded, ' + str(b.get('devices', 0)) + ' devices'}"
+                   for b in backends if b.get("backend") == "vulkan"]
+            problems.append(f"{EXPECT_VULKAN_VARIABLE}: no Vulkan device among "
+                            f"{[d.get('name') for d in devices]} (Vulkan backend: {why or 'not reported'}); "
+                            "without a GPU set GGML_VK_VISIBLE_DEVICES=0 OSSIAN_ALLOW_SOFTWARE_GPU=1 "
+                            "for lavapipe")
+    return problems
+
+
+def doctor_summary(report: dict, modules: list[str]) -> str:
     llama = report["llama_cpp"]
-    if not report["app"]["frozen"]:
-        raise SmokeFailure("doctor says the app is not frozen: is this the built executable?")
-    if not llama["available"]:
-        raise SmokeFailure(f"llama.cpp is not available: {llama['error']}")
-    kinds = [device["type"] for device in report["devices"]]
-    if "cpu" not in kinds:
-        raise SmokeFailure(f"no CPU device among {report['devices']}")
-    return (f"llama.cpp {llama['llama_cpp_version']} (llama-cpp-python {llama['llama_cpp_python_version']}),"
-            f" gpu_offload={llama['gpu_offload']}, devices={kinds}")
+    devices = [f"{d.get('name')} ({d.get('type')}{', ' + d['description'] if d.get('description') else ''})"
+               for d in report.get("devices", [])]
+    text = (f"llama.cpp {llama.get('llama_cpp_version')} "
+            f"(llama-cpp-python {llama.get('llama_cpp_python_version')}),"
+            f" gpu_offload={llama.get('gpu_offload')}, devices={devices}")
+    if modules:
+        loaded = [b["name"] for b in report.get("backends", []) if b.get("loaded")]
+        text += (f"; {len(modules)} backend modules in the bundle, CPU variant {llama.get('cpu_variant')!r},"
+                 f" loaded: {', '.join(loaded)}")
+    return text
+
+
+def check_doctor(exe: Path, env: dict[str, str], modules: list[str], expect_vulkan: bool) -> str:
+    report = json.loads(run([str(exe), "doctor", "--json"], env).stdout)
+    problems = doctor_problems(report, modules, expect_vulkan)
+    if problems:
+        raise SmokeFailure("\n".join(problems))
+    return doctor_summary(report, modules)
 
 
 def check_chat(exe: Path, env: dict[str, str], model: Path, scratch: Path) -> str:
@@ -195,18 +276,25 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--tiny-model", action="store_true", help="make and use the test suite's tiny model")
     parser.add_argument("--gui", type=float, metavar="SECONDS", help="also start the window for this long")
     parser.add_argument("--screenshot", type=Path, help="with --gui: save the screen here")
+    parser.add_argument("--expect-vulkan", action="store_true",
+                        default=os.environ.get(EXPECT_VULKAN_VARIABLE) == "1",
+                        help=f"doctor must list a Vulkan device (default: {EXPECT_VULKAN_VARIABLE}=1)")
     args = parser.parse_args(argv)
 
-    console, windowed = executables(args.app.resolve())
+    app = args.app.resolve()
+    console, windowed = executables(app)
     if not console.exists():
         parser.error(f"no executable at {console}")
+    modules = bundle_modules(app)
+    print(f"backend modules in the bundle: {', '.join(modules) or 'none (backends built into llama.cpp)'}")
     model = args.model or (tiny_model() if args.tiny_model else None)
     scratch = Path(tempfile.mkdtemp(prefix="ossian-smoke-"))
     env = dict(os.environ, OSSIAN_HOME=str(scratch / "home"), PYTHONIOENCODING="utf-8")
+    env.pop("OSSIAN_BACKEND_DIR", None)  # the bundle's own modules, not a folder named from outside
 
     checks: list[tuple[str, Callable[[], str]]] = [
         ("--version", lambda: check_version(console, env)),
-        ("doctor --json", lambda: check_doctor(console, env)),
+        ("doctor --json", lambda: check_doctor(console, env, modules, args.expect_vulkan)),
         ("python sandbox child", lambda: check_sandbox(console, env, scratch)),
     ]
     if model:

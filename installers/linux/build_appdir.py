@@ -13,7 +13,10 @@ embeds: not possible on an offline machine, done in CI):
 Layout: the onedir build in usr/lib/ossian/, `AppRun` a relative symlink to its executable (the
 PyInstaller bootloader resolves /proc/self/exe, so it finds _internal/ next to the real file; no
 shell wrapper needed), the launcher and icon at the top (appimagetool's rule) and under usr/share,
-`.DirIcon` for file managers. Standard library only.
+`.DirIcon` for file managers. llama.cpp's backend modules come along in
+usr/lib/ossian/_internal/ggml-backends/ (every CPU variant, Vulkan); the Vulkan module uses the host's
+Vulkan loader (libvulkan.so.1), which the AppImage does not carry: without one, it runs on the CPU.
+Standard library only.
 """
 
 from __future__ import annotations

@@ -16,8 +16,14 @@ links to from outside the bundle (found with ldd, owned per `dpkg -S`) must be c
 or `RECOMMENDS`, or the build stops and says which: a new plugin or backend cannot slip in unnoticed.
 libc6's minimum is the build machine's glibc, which is why releases are built on an older base.
 
+GPUs: one package for every machine. A release build carries llama.cpp's backends as modules in
+/opt/ossian/_internal/ggml-backends/ (every x86-64 CPU variant, and Vulkan for AMD, Intel and NVIDIA
+GPUs); the Vulkan module links the system's Vulkan loader, so `libvulkan1` is a Recommends, not a
+Depends: without it that one module does not load, the app says why (`ossian doctor`) and runs on the
+CPU. The GPU's Vulkan driver itself (Mesa's `mesa-vulkan-drivers`, NVIDIA's driver) is the user's.
+
 Needs dpkg-deb (and ldd, dpkg for the check); standard library only. Options: --app, --out,
---maintainer (or OSSIAN_DEB_MAINTAINER), --depends/--variant for a GPU build, --no-check.
+--maintainer (or OSSIAN_DEB_MAINTAINER), --depends (one more Depends entry), --no-check.
 """
 
 from __future__ import annotations
@@ -66,6 +72,7 @@ DEPENDS = [
 RECOMMENDS = [
     "libgtk-3-0",  # Qt's GTK platform theme (native dialogs on GNOME); Qt does without it
     "xdg-utils",   # opening links from answers in the browser
+    "libvulkan1",  # the Vulkan loader, for llama.cpp's Vulkan module (GPUs); without it: CPU only
 ]
 # Libraries the build machine may not have installed (so `dpkg -S` cannot name their package).
 KNOWN_SONAMES = {
@@ -75,10 +82,13 @@ KNOWN_SONAMES = {
     "libwayland-cursor.so.0": "libwayland-cursor0",
     "libwayland-egl.so.1": "libwayland-egl1",
     "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
     "libEGL.so.1": "libegl1",
     "libGL.so.1": "libgl1",
     "libGLX.so.0": "libgl1",  # libglx0 and libglvnd0 come with libgl1
     "libGLdispatch.so.0": "libgl1",
+    "libvulkan.so.1": "libvulkan1",
 }
 IMPLIED = {"libglx0": "libgl1", "libglvnd0": "libgl1", "libc6": "libc6"}
 
@@ -225,8 +235,7 @@ def main(argv: list[str]) -> int:
                         help="installers/make_icons.py's output (made if missing)")
     parser.add_argument("--maintainer", default=os.environ.get("OSSIAN_DEB_MAINTAINER", DEFAULT_MAINTAINER))
     parser.add_argument("--depends", action="append", default=[], metavar="PACKAGE",
-                        help="one more Depends entry, for a GPU build (e.g. libvulkan1); repeatable")
-    parser.add_argument("--variant", help="a suffix for the file name of a GPU build, e.g. vulkan")
+                        help="one more Depends entry; repeatable")
     parser.add_argument("--no-check", action="store_true", help="skip the system-library check")
     args = parser.parse_args(argv)
 
@@ -241,8 +250,7 @@ def main(argv: list[str]) -> int:
     root = ROOT / "build" / "deb" / f"{PACKAGE}_{version}_{arch}"
     stage(args.app, root, args.icons, version, arch, args.maintainer, args.depends)
     args.out.mkdir(parents=True, exist_ok=True)
-    # Variants share the package name (one replaces the other); only the file name tells them apart.
-    deb = args.out / f"{PACKAGE}_{version}_{arch}{f'_{args.variant}' if args.variant else ''}.deb"
+    deb = args.out / f"{PACKAGE}_{version}_{arch}.deb"
     # --root-owner-group: files owned by root in the archive without needing fakeroot; xz is read by
     # every dpkg still in use (zstd only from Debian 12 / Ubuntu 21.10).
     subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root), str(deb)], check=True)

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections import defaultdict
 from pathlib import PurePosixPath
+
+# GPU API loaders that belong to the system, not the bundle: the Vulkan loader must be the one that knows
+# the installed drivers (libvulkan1 on Debian/Ubuntu, vulkan-1.dll from the GPU driver on Windows).
+# PyInstaller excludes libcuda and the GL stack itself, but not these: the Vulkan module links
+# libvulkan.so.1, and the build machine's copy (or the Vulkan SDK's, on LD_LIBRARY_PATH) would be bundled.
+SYSTEM_GPU_LOADERS = re.compile(r"^(?:libvulkan\.so(?:\.\d+)*|vulkan-1\.dll|libvulkan(?:\.\d+)*\.dylib)$",
+                                re.IGNORECASE)
 
 
 def drop_qt_translations(entries: list[tuple]) -> list[tuple]:
@@ -22,6 +30,13 @@ def drop_qt_translations(entries: list[tuple]) -> list[tuple]:
         return parts[:1] == ("PySide6",) and "translations" in parts[1:-1]
 
     return [entry for entry in entries if not is_translation(entry[0])]
+
+
+def drop_system_gpu_loaders(binaries: list[tuple]) -> list[tuple]:
+    """Leave the Vulkan loader to the system: a module that links it and finds none reports why
+    (app.engine.worker_backends.explain_load_error), and the .deb recommends libvulkan1."""
+    return [entry for entry in binaries
+            if not SYSTEM_GPU_LOADERS.match(PurePosixPath(entry[0].replace("\\", "/")).name)]
 
 
 def link_identical_llama_libs(binaries: list[tuple]) -> list[tuple]:

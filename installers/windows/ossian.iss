@@ -10,6 +10,12 @@
 ; Inno then signs the installer and its uninstaller; sign dist\Ossian\*.exe before running iscc (the
 ; release workflow does both, and skips both when its certificate secret is absent).
 ;
+; GPUs: the build carries llama.cpp's backends as modules in _internal\ggml-backends\ (one
+; ggml-cpu-<variant>.dll per x86-64 instruction set, ggml-vulkan.dll for AMD, Intel and NVIDIA GPUs),
+; copied by the [Files] line below like the rest of the build. ggml-vulkan.dll needs vulkan-1.dll, which
+; every current GPU driver installs into System32; without it the app runs on the CPU and says why.
+; Nothing here installs a driver or the Vulkan runtime. CUDA is not in this installer (docs/packaging.md).
+;
 ; Installs per user by default (no administrator prompt, into %LOCALAPPDATA%\Programs\Ossian); the
 ; first page offers an all-users install instead. Settings, conversations and models live in the
 ; user's AppData and are left in place on uninstall: models are gigabytes the user may want to keep.
