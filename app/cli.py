@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.commands.models",
     "app.commands.harmony",
     "app.commands.plan",
+    "app.commands.backends",
 )
 
 def build_parser() -> argparse.ArgumentParser:

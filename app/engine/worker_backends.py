@@ -10,7 +10,8 @@ folder. So the worker and the probe call `load_backends()` first thing, before l
 It picks modules the way ggml's `ggml_backend_load_best` does (per backend, the variant whose
 `ggml_backend_score()` is highest; score 0 means "this CPU cannot run it"), but one file at a time, so
 that it can report every module: loaded, not chosen (and why), or failed (the dynamic loader's reason
-in words a person can act on: no Vulkan loader, no NVIDIA driver, a driver too old).
+in words a person can act on: no Vulkan loader, no NVIDIA driver, a driver too old). GPU modules of
+installed backend packs (CUDA 12, a separate download: `backend_packs`) load after the app's own.
 
 Every call goes through the libggml that libllama itself links (`llama_cpp.llama_cpp._lib` resolves
 ggml's symbols through libllama's dependencies): a second copy of libggml, opened by another file name,
@@ -31,6 +32,8 @@ from typing import Any
 
 import llama_cpp
 from llama_cpp import llama_cpp as llama_c
+
+from app.engine.backend_packs import pack_folders
 
 # The order ggml's loader tries backends in (ggml-backend-reg.cpp): GPUs first, the CPU last.
 BACKEND_ORDER = ("blas", "zendnn", "cann", "cuda", "hip", "metal", "rpc", "sycl", "vulkan", "virtgpu",
@@ -147,6 +150,7 @@ def _load(ggml: ctypes.CDLL) -> BackendReport:
     for backend in known:
         files = [(variant, path) for b, variant, path in found if b == backend]
         modules += _load_backend(ggml, backend, files)
+    modules += _load_packs(ggml, {m.backend for m in modules if m.loaded})
     report = BackendReport(modules=tuple(modules), folder=str(folder), built_in=False)
     if not any(m.loaded and m.backend == "cpu" for m in modules):
         reasons = "; ".join(f"{m.name}: {m.error}" for m in modules if m.backend == "cpu" and m.error)
@@ -185,6 +189,34 @@ def _load_backend(ggml: ctypes.CDLL, backend: str, files: list[tuple[str, Path]]
                                  error="this CPU lacks the instructions every variant needs")
                    for r in results]
     return results
+
+
+def _load_packs(ggml: ctypes.CDLL, loaded: set[str]) -> list[BackendModule]:
+    """GPU modules from installed backend packs (app.engine.backend_packs: CUDA 12, downloaded apart),
+    each in its own folder with the runtime it needs; a backend the app's own folder gave already is not
+    loaded twice (two registrations would be two devices for one card)."""
+    modules = []
+    for folder in pack_folders():
+        _, found = find_modules([folder])
+        for backend, variant, path in found:
+            if backend == "cpu":
+                continue
+            name = path.name.removeprefix("lib").rsplit(".", 1)[0]
+            if backend in loaded:
+                modules.append(BackendModule(name, backend, variant, str(path), False,
+                                             error=f"not chosen: the {backend} backend is loaded already"))
+                continue
+            if sys.platform == "win32":
+                os.add_dll_directory(str(folder))
+            _, error = _score(path)
+            if error is not None:
+                modules.append(BackendModule(name, backend, variant, str(path), False, error=error))
+                continue
+            module = _register(ggml, name, backend, variant, path, None)
+            modules.append(module)
+            if module.loaded:
+                loaded.add(backend)
+    return modules
 
 
 def _score(path: Path) -> tuple[int | None, str | None]:

@@ -149,6 +149,27 @@ def test_a_module_that_cannot_be_opened_is_named_with_the_reason(probe: ProbeRep
     assert report["cpu_variant"] == probe.cpu_variant
 
 
+def test_a_backend_pack_is_loaded_after_the_apps_own_modules(probe: ProbeReport) -> None:
+    """An installed pack's GPU module (here a CUDA module that cannot load: no NVIDIA driver, or not a
+    library at all) is tried after the app's modules and reported with the loader's reason; a pack that
+    would load a backend the app already has is not loaded twice."""
+    from app.engine.backend_packs import packs_root
+
+    pack = packs_root() / "ossian-cuda12"
+    pack.mkdir(parents=True)
+    (pack / "libggml-cuda.so").write_bytes(b"not a shared library")
+    [vulkan_module] = [b for b in probe.backends if b.backend == "vulkan"]
+    (pack / "libggml-vulkan.so").symlink_to(vulkan_module.path)
+    report = in_child("app", "--worker-probe")
+    modules = {(b["name"], b["path"]): b for b in report["backends"]}
+    cuda = modules[("ggml-cuda", str(pack / "libggml-cuda.so"))]
+    assert not cuda["loaded"] and "libggml-cuda.so" in cuda["error"]
+    twice = modules[("ggml-vulkan", str(pack / "libggml-vulkan.so"))]
+    assert not twice["loaded"] and "loaded already" in twice["error"]
+    assert len([d for d in report["devices"] if d["backend"] == "Vulkan"]) == 1
+    assert report["cpu_variant"] == probe.cpu_variant
+
+
 def test_no_modules_at_all_is_a_clear_error(tmp_path: Path, tiny_model_path: Path) -> None:
     env = dict(os.environ, OSSIAN_BACKEND_DIR=str(tmp_path))
     done = subprocess.run([sys.executable, "-m", "app", "--worker-probe"], capture_output=True, text=True,
