@@ -82,6 +82,7 @@ def collect(probe: ProbeReport | None = None) -> dict[str, Any]:
             "backend_folder": probe.backend_folder,
         },
         "backends": [_backend(b) for b in probe.backends],
+        "hints": backend_hints(probe),
         "devices": [asdict(device) for device in probe.devices],
         "ram": {"total": memory.total, "available": memory.available},
         "paths": paths.as_dict(),
@@ -94,6 +95,22 @@ def _backend(status: BackendStatus) -> dict[str, Any]:
     if data["error"] is None:
         del data["error"]
     return data
+
+
+def backend_hints(probe: ProbeReport) -> list[str]:
+    """What a person could do for a faster GPU path, from what loaded and what the devices are."""
+    hints = []
+    has_cuda = any(b.backend == "cuda" and b.loaded for b in probe.backends)
+    nvidia = [d for d in probe.devices if d.backend == "Vulkan" and "nvidia" in d.description.lower()]
+    if nvidia and not has_cuda and probe.backend_folder:
+        hints.append(f"{nvidia[0].description} runs through Vulkan. The CUDA 12 backend is usually faster on "
+                     "NVIDIA GPUs: get ossian-cuda12 for this platform from the release and run "
+                     "`ossian backends install ossian-cuda12-<platform>.zip`.")
+    for module in probe.backends:
+        failed = module.error and not module.error.startswith("not chosen")
+        if module.backend in ("vulkan", "cuda") and failed:
+            hints.append(f"{module.name}: {module.error}")
+    return hints
 
 
 def backend_lines(report: dict[str, Any]) -> list[str]:
@@ -140,6 +157,8 @@ def format_report(report: dict[str, Any]) -> str:
     else:
         lines += [f"llama.cpp        NOT AVAILABLE: {llama['error']}"]
     lines += backend_lines(report)
+    for hint in report.get("hints", []):
+        lines.append(f"  hint: {hint}")
     lines += ["", "Devices llama.cpp sees"]
     if not report["devices"]:
         lines.append("  (none)")

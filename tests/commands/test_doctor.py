@@ -26,6 +26,30 @@ def test_doctor_json_has_every_field(ossian_home) -> None:
     assert report["paths"]["models"].startswith(str(ossian_home))
     assert report["network"]["requests_at_startup"] is False
     assert report["network"]["downloads_allowed"] is True
+    # this build's backends: in the development build linked in (the module build: tests/engine/test_vulkan)
+    assert report["backends"] and all({"name", "path", "loaded"} <= set(b) for b in report["backends"])
+    assert any(b["backend"] == "cpu" and b["loaded"] for b in report["backends"])
+    assert isinstance(report["hints"], list)
+
+
+def test_an_nvidia_gpu_on_vulkan_without_cuda_gets_the_pack_hint() -> None:
+    from app.commands.doctor import backend_hints
+    from app.engine.probe import BackendStatus, ProbeDevice, ProbeReport
+
+    gib = 2**30
+    card = ProbeDevice(0, "Vulkan0", "NVIDIA GeForce RTX 3060", "gpu", 11 * gib, 12 * gib, backend="Vulkan")
+    vulkan = BackendStatus("ggml-vulkan", "vulkan", "", "/app/ggml-backends/libggml-vulkan.so", True,
+                           devices=1)
+    probe = ProbeReport(devices=(card,), backends=(vulkan,), backend_folder="/app/ggml-backends")
+    [hint] = backend_hints(probe)
+    assert "NVIDIA GeForce RTX 3060 runs through Vulkan" in hint and "ossian backends install" in hint
+    cuda = BackendStatus("ggml-cuda", "cuda", "", "/data/backends/ossian-cuda12/libggml-cuda.so", True,
+                         devices=1)
+    assert backend_hints(ProbeReport(devices=(card,), backends=(vulkan, cuda), backend_folder="/app")) == []
+    broken = BackendStatus("ggml-vulkan", "vulkan", "", "/app/libggml-vulkan.so", False,
+                           error="the Vulkan loader (libvulkan) is not installed")
+    assert backend_hints(ProbeReport(backends=(broken,), backend_folder="/app")) == [
+        "ggml-vulkan: the Vulkan loader (libvulkan) is not installed"]
 
 
 def test_doctor_reports_offline_setting_and_endpoint(ossian_home) -> None:
