@@ -10,6 +10,7 @@ twin take a minute or two each on two cores (12 GB of page cache, the experts re
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import replace
 
 import pytest
@@ -84,26 +85,46 @@ def test_the_20b_twin_loads_as_planned_on_a_device_too_small_for_it(profile_20b:
     assert repacked == pytest.approx(profile_20b.expert_bytes, rel=0.01)
 
 
+def limited_worker(data_bytes: int) -> list[str]:
+    """The worker, started under a limit on its private memory. A software device's memory is the
+    process's own (lavapipe never runs out otherwise: it put 3.9 GiB on its "2 GiB" device), so the limit
+    makes the device run out exactly where a GPU whose memory is full would: a Vulkan allocation fails."""
+    start = ("import resource, runpy, sys; "
+             f"resource.setrlimit(resource.RLIMIT_DATA, ({data_bytes}, {data_bytes})); "
+             "sys.argv = ['ossian', '--worker']; runpy.run_module('app', run_name='__main__')")
+    return [sys.executable, "-c", start]
+
+
 def test_a_load_the_device_cannot_hold_steps_down_the_ladder(profile_20b: GgufProfile,
                                                              machine: Machine) -> None:
-    """The device says it has four times the memory it has; the first plan (the trained 128K context,
-    its cache on the device) fails there, and the ladder steps down until a load fits, saying so."""
+    """The device says it has four times its memory; the first plan (the trained 128K context, an f16
+    cache of 3 GiB on the device) does not fit what it really has, the ladder steps down until a load
+    fits and says so, and the model still runs on the device."""
     gpu = machine.usable_gpus[0]
     claimed = 4 * gpu.memory_total
     boasting = replace(machine, gpus=tuple(replace(g, memory_free=claimed, memory_total=claimed)
                                            if g.name == gpu.name else g for g in machine.gpus))
-    first = make_plan(profile_20b, boasting, PlanRequest(n_ctx=128 * 1024))
-    assert first.devices[0].predicted.total > gpu.memory_total
-    engine = WorkerEngine()
+    request = PlanRequest(n_ctx=128 * 1024)
+    first = make_plan(profile_20b, boasting, request)
+    smaller = make_plan(profile_20b, boasting, replace(request, kv_type="q8_0"))
+    assert first.load.kv_type == "f16" and first.devices[0].predicted.total > gpu.memory_total
+    # the process's private memory: the experts repacked for the CPU, the compute buffers, the device's
+    # buffers (host memory here), and the interpreter; the limit sits halfway between the two plans
+    device_first, device_smaller = first.devices[0].predicted.total, smaller.devices[0].predicted.total
+    limit = (profile_20b.expert_bytes + smaller.host.compute + device_smaller + 300 * 2**20
+             + (device_first - device_smaller) // 2)
+    engine = WorkerEngine(command=limited_worker(limit))
     attempts = []
     try:
-        result = load_with_fallback(engine, profile_20b, lambda: boasting, PlanRequest(n_ctx=128 * 1024),
+        result = load_with_fallback(engine, profile_20b, lambda: boasting, request,
                                     remembered=RememberedPlans(), on_attempt=attempts.append, timeout=900)
     finally:
         engine.close()
     failed = [a for a in attempts if a.error is not None]
     assert failed and failed[0].error.kind == "memory"
+    assert "Vulkan0" in failed[0].error.message  # the device's allocation is what failed
     assert result.attempts[-1].error is None and len(result.attempts) >= 2
+    assert result.plan.load.kv_type == "q8_0" or result.plan.n_ctx < first.n_ctx
     assert "did not load" in result.explanation and "what worked" in result.explanation
     assert any(b.device == gpu.name for b in result.info.buffers)  # it still runs on the device
 
