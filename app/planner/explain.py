@@ -45,7 +45,7 @@ def placed(profile: GgufProfile, machine: Machine, mode: PlanMode, layout: Layou
         sentence = f"All of {name} runs on the {gpu}{split} ({gpu_use}) with {ctx}."
         if forced:
             sentence = (f"{name} runs on the {gpu}{split} ({gpu_use}) with {ctx}; the experts of {forced} of "
-                        f"its {n} blocks stay in RAM ({in_ram}) because the {gpu} does not take them "
+                        f"its {n} blocks stay in RAM ({in_ram}) because the device does not take them "
                         "(its backend refuses weights of that kind or size, so llama.cpp keeps them on "
                         "the CPU).")
     elif mode == "hybrid":
