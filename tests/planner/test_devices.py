@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import psutil
@@ -86,3 +87,21 @@ def test_described_machines() -> None:
     assert small_mac.gpus[0].memory_free == int(16 * GIB * 2 / 3)
     cpu = describe_machine(ram=32 * GIB)
     assert cpu.gpus == () and not cpu.gpu_offload
+
+
+def test_an_nvidia_gpu_on_vulkan_is_offered_the_cuda_pack() -> None:
+    from app.engine.probe import BackendStatus, ProbeDevice
+
+    gib = 2**30
+    card = ProbeDevice(0, "Vulkan0", "NVIDIA GeForce RTX 4070", "gpu", 11 * gib, 12 * gib, backend="Vulkan")
+    vulkan = BackendStatus("ggml-vulkan", "vulkan", "", "/app/ggml-backends/libggml-vulkan.so", True,
+                           devices=1)
+    probe = ProbeReport(supports_gpu_offload=True, devices=(card,), backends=(vulkan,),
+                        backend_folder="/app/ggml-backends")
+    machine = detect_machine(probe)
+    assert machine.usable_gpus[0].name == "Vulkan0"
+    assert any("ossian backends install cuda12" in note for note in machine.notes)
+    cuda = BackendStatus("ggml-cuda", "cuda", "", "/data/backends/ossian-cuda12/libggml-cuda.so", True,
+                         devices=1)
+    with_cuda = detect_machine(replace(probe, backends=(vulkan, cuda)))
+    assert not any("cuda12" in note for note in with_cuda.notes)
