@@ -124,8 +124,8 @@ def detect_machine(probe: ProbeReport | None = None, pinned_gpu: str = "") -> Ma
         if not any(b.backend == "cuda" and b.loaded for b in probe.backends) and probe.backend_folder:
             nvidia = [g for g in gpus if g.backend == "Vulkan" and "nvidia" in g.description.lower()]
             if nvidia:  # the offer of the CUDA pack, which the installer leaves out for its size
-                notes += (f"the {nvidia[0].description} runs through Vulkan; CUDA is usually faster on NVIDIA "
-                          "GPUs: `ossian backends install cuda12` adds it (about 0.6 GB)",)
+                notes += (f"the {nvidia[0].description} runs through Vulkan; CUDA is usually faster on "
+                          "NVIDIA GPUs: `ossian backends install cuda12` adds it (about 0.6 GB)",)
         runtime = " / ".join(part for part in (f"llama.cpp {probe.llama_cpp}",
                                                f"llama-cpp-python {probe.llama_cpp_python}", driver) if part)
         machine = Machine(gpus=gpus, ram_total=memory.total, ram_available=memory.available,
