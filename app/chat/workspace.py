@@ -142,6 +142,22 @@ class Workspace:
             self._machine = replace(self._machine, pinned_gpu=pinned)
         return self._machine
 
+    def install_backend_pack(self, name: str,
+                             progress: Callable[[int, int | None], None] | None = None) -> Path:
+        """Download this release's backend pack `name` (cuda12), check it, install it. A new engine process
+        loads it (the app's next start). Raises ModelsError (download, network off) or PackError."""
+        from app.engine.backend_packs import install_pack, packs_root, platform_key
+        from app.models.pack_download import download_pack, pack_url
+
+        archive = download_pack(pack_url(name, platform_key()), packs_root() / ".downloads", self.settings,
+                                progress)
+        try:
+            folder = install_pack(archive)
+        finally:
+            archive.unlink(missing_ok=True)
+        self._machine = None  # the next plan reads the machine again, with the new backend
+        return folder
+
     def machine_if_read(self) -> Machine | None:
         """The machine as last read, without reading it (which runs a probe): None before the first read."""
         return None if self._machine is None else self.machine()

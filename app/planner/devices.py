@@ -64,6 +64,8 @@ class Machine:
     pinned_gpu: str = ""  # the user's choice of device (Settings); "" lets the planner choose
     # software renderers are real devices but never faster than the CPU: only tests opt in to them
     allow_software_gpus: bool = False
+    # an NVIDIA GPU runs through Vulkan and no CUDA backend is loaded: the app offers the CUDA 12 pack
+    cuda_pack_offered: bool = False
 
     @property
     def usable_gpus(self) -> tuple[Gpu, ...]:
@@ -121,6 +123,7 @@ def detect_machine(probe: ProbeReport | None = None, pinned_gpu: str = "") -> Ma
         notes = () if probe.supports_gpu_offload else ("this llama.cpp build is CPU only",)
         notes += tuple(f"{g.description} ({g.name}) is a software renderer on the CPU: not used"
                        for g in gpus if g.software and not allow_software_gpus())
+        nvidia: list[Gpu] = []
         if not any(b.backend == "cuda" and b.loaded for b in probe.backends) and probe.backend_folder:
             nvidia = [g for g in gpus if g.backend == "Vulkan" and "nvidia" in g.description.lower()]
             if nvidia:  # the offer of the CUDA pack, which the installer leaves out for its size
@@ -131,7 +134,8 @@ def detect_machine(probe: ProbeReport | None = None, pinned_gpu: str = "") -> Ma
         machine = Machine(gpus=gpus, ram_total=memory.total, ram_available=memory.available,
                           unified_memory=False, gpu_offload=probe.supports_gpu_offload,
                           physical_cores=cores, runtime=runtime, source="llama.cpp", notes=notes,
-                          pinned_gpu=pinned_gpu, allow_software_gpus=allow_software_gpus())
+                          pinned_gpu=pinned_gpu, allow_software_gpus=allow_software_gpus(),
+                          cuda_pack_offered=bool(nvidia))
         return replace(machine, unified_memory=_unified(machine.usable_gpus))
     found = device_fallbacks.detect_gpus()
     gpus = tuple(Gpu(g.name, g.description, g.kind, g.memory_free, g.memory_total) for g in found.gpus)

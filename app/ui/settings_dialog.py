@@ -11,7 +11,9 @@ Signals:
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+import threading
+
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,6 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.chat.workspace import Workspace
+from app.engine.backend_packs import PackError
+from app.models.errors import ModelsError
 from app.settings import Settings, option_docs
 
 CONTEXT_CHOICES: tuple[tuple[str, int | None], ...] = (
@@ -35,6 +39,25 @@ CONTEXT_CHOICES: tuple[tuple[str, int | None], ...] = (
     ("8K tokens", 8192), ("16K tokens", 16384), ("32K tokens", 32768),
     ("64K tokens", 65536), ("128K tokens (the most gpt-oss reads)", 131072),
 )
+
+
+class PackInstall(QObject):
+    """Downloads and installs a backend pack on a thread of its own; reports back through signals."""
+
+    progressed = Signal(int, int)  # bytes received, total (0: unknown)
+    finished = Signal(str)  # "" when installed, else what went wrong, in words
+
+    def start(self, workspace: Workspace, name: str) -> None:
+        def work() -> None:
+            try:
+                workspace.install_backend_pack(
+                    name, lambda received, total: self.progressed.emit(received, total or 0))
+            except (ModelsError, PackError) as exc:
+                self.finished.emit(str(exc))
+            else:
+                self.finished.emit("")
+
+        threading.Thread(target=work, name="ossian-pack-install", daemon=True).start()
 
 
 class SettingsDialog(QDialog):
@@ -80,6 +103,23 @@ class SettingsDialog(QDialog):
         self._select(self.gpu, settings.gpu_device)
         self.gpu.setToolTip(docs["gpu_device"])
 
+        # the CUDA pack, offered where an NVIDIA GPU runs through Vulkan (the installer leaves it out)
+        self.cuda_button = QPushButton("Install the CUDA backend for NVIDIA (about 0.6 GB)…", self)
+        self.cuda_button.setToolTip("Downloads ossian-cuda12 from this release, checks it against its "
+                                    "published SHA-256 and its manifest, and installs it in the data folder.")
+        self.cuda_button.clicked.connect(self._install_cuda)
+        self.cuda_status = QLabel(self)
+        self.cuda_status.setWordWrap(True)
+        self.cuda_status.setObjectName("cudaStatus")
+        self._cuda = PackInstall(self)
+        self._cuda.progressed.connect(self._cuda_progress)
+        self._cuda.finished.connect(self._cuda_finished)
+        offered = machine is not None and machine.cuda_pack_offered
+        self.cuda_button.setVisible(offered)
+        self.cuda_status.setVisible(offered)
+        if offered:
+            self.cuda_status.setText("Your NVIDIA GPU runs through Vulkan; CUDA is usually faster.")
+
         self.show_reasoning = QCheckBox("Show the model's reasoning", self)
         self.show_reasoning.setChecked(settings.show_reasoning)
         self.show_reasoning.setToolTip(docs["show_reasoning"])
@@ -115,6 +155,9 @@ class SettingsDialog(QDialog):
         form.addRow("Reasoning effort for new chats", self.effort)
         form.addRow("Context window", self.context)
         form.addRow("GPU (at the next load)", self.gpu)
+        if offered:
+            form.addRow("", self.cuda_button)
+            form.addRow("", self.cuda_status)
         form.addRow("", self.show_reasoning)
         form.addRow("", self.ask_python)
         form.addRow("", self.offline)
@@ -158,6 +201,23 @@ class SettingsDialog(QDialog):
             return
         self.settingsChanged.emit()
         self.accept()
+
+    def _install_cuda(self) -> None:
+        self.cuda_button.setEnabled(False)
+        self.cuda_status.setText("Downloading…")
+        self._cuda.start(self.workspace, "cuda12")
+
+    def _cuda_progress(self, received: int, total: int) -> None:
+        if total:
+            self.cuda_status.setText(f"Downloading… {received / 1e6:,.0f} of {total / 1e6:,.0f} MB")
+
+    def _cuda_finished(self, error: str) -> None:
+        if error:
+            self.cuda_status.setText(error)
+            self.cuda_button.setEnabled(True)
+        else:
+            self.cuda_status.setText("The CUDA backend is installed and checked. Ossian uses it from "
+                                     "its next start.")
 
     def _fail(self, text: str) -> None:
         self.error.setText(text)

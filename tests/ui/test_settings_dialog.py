@@ -92,3 +92,56 @@ def test_a_gpu_can_be_pinned_and_the_next_plan_uses_it_alone(qtbot) -> None:
         assert again.gpu.currentText() == "CUDA5 (not found now)"
     finally:
         workspace.close()
+
+
+def test_an_nvidia_gpu_on_vulkan_is_offered_the_cuda_pack(qtbot, monkeypatch, tmp_path) -> None:
+    """The button downloads this release's pack from a real HTTP server (loopback), checks it and installs
+    it; where no NVIDIA GPU runs through Vulkan there is no button."""
+    import functools
+    import importlib.metadata
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from app.engine.backend_packs import pack_folders, platform_key
+    from app.models import pack_download
+    from app.planner import Gpu, Machine
+    from tests.engine.test_backend_packs import make_pack
+    from tests.models.test_pack_download import Quiet, publish
+
+    release = tmp_path / "release"
+    release.mkdir()
+    archive = make_pack(tmp_path, platform=platform_key(),
+                        llama_cpp_python=importlib.metadata.version("llama-cpp-python"))
+    publish(release, archive)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(release)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(pack_download, "RELEASES", f"http://127.0.0.1:{server.server_address[1]}")
+    from app import __version__
+
+    (release / f"v{__version__}").mkdir()  # the release's own folder, as the download address has it
+    for name in (archive.name, f"{archive.name}.sha256"):
+        (release / name).rename(release / f"v{__version__}" / name)
+
+    gib = 2**30
+    card = Gpu("Vulkan0", "NVIDIA GeForce RTX 4070", "gpu", 11 * gib, 12 * gib, backend="Vulkan")
+    offered = Machine(gpus=(card,), ram_total=32 * gib, ram_available=30 * gib, cuda_pack_offered=True)
+    workspace = Workspace(read_machine=lambda: offered)
+    try:
+        workspace.machine()
+        dialog = open_dialog(qtbot, workspace)
+        assert dialog.cuda_button.isVisibleTo(dialog)
+        with qtbot.waitSignal(dialog._cuda.finished, timeout=30_000) as done:
+            dialog.cuda_button.click()
+        assert done.args == [""]
+        assert "installed and checked" in dialog.cuda_status.text()
+        assert [f.name for f in pack_folders()] == ["ossian-cuda12"]
+    finally:
+        workspace.close()
+        server.shutdown()
+        server.server_close()
+    plain = Workspace(read_machine=lambda: Machine(gpus=(card,), ram_total=32 * gib, ram_available=30 * gib))
+    try:
+        plain.machine()
+        assert not open_dialog(qtbot, plain).cuda_button.isVisibleTo(None)
+    finally:
+        plain.close()
