@@ -8,7 +8,10 @@ this walk takes 0.1 s and 0.2 s.
 Long arrays (the vocabulary, the merges) are skipped and kept only as their length; the planner needs
 nothing else from them.
 
-Every way the file can be wrong ends in a `ModelFileError` that says which file and what to do.
+Every way the file can be wrong ends in a `ModelFileError` that says which file and what to do. A file
+may be hostile (any Hub repository can serve one with a correct hash): every count and length in the
+header is bounded by the bytes the file has left before anything is allocated or looped over, and
+nested arrays by a depth, so no header makes the reader grow or recurse without end.
 """
 
 from __future__ import annotations
@@ -25,6 +28,14 @@ from app.planner.errors import ModelFileError
 
 # Arrays longer than this are kept as ArraySummary: nothing the planner reads is that long.
 MAX_KEPT_ARRAY = 4096
+# Arrays of arrays deeper than this are damage (or an attack on the reader's stack), not a model.
+MAX_ARRAY_DEPTH = 8
+# The fewest bytes one item can take in the file: every count read from the header is bounded by the bytes
+# left, so no count makes the reader allocate or loop past what the file holds.
+_MIN_KV_BYTES = 8 + 4  # an empty key, a value type (the value itself at least a byte, not counted)
+_MIN_TENSOR_BYTES = 8 + 4 + 4 + 8  # an empty name, no dims, a type, an offset
+_MIN_STRING_BYTES = 8
+_MIN_ARRAY_BYTES = 4 + 8
 
 _SCALAR_FORMATS: dict[int, str] = {
     gguf.GGUFValueType.UINT8: "<B", gguf.GGUFValueType.INT8: "<b",
@@ -117,6 +128,13 @@ class _Cursor:
             raise _Truncated
         self.pos += nbytes
 
+    def count(self, per_item: int) -> int:
+        """A count from the header, which cannot exceed the items that fit in the bytes left."""
+        value = self.unpack("<Q")
+        if value * per_item > self.size - self.pos:
+            raise _Truncated
+        return value
+
 
 def read_header(path: Path) -> GgufHeader:
     """Read the header of one GGUF file (one part of a split model)."""
@@ -158,7 +176,9 @@ def _parse(path: Path, buffer: mmap.mmap, size: int) -> GgufHeader:
             raise ModelFileError(path, "unsupported", f"{path.name} is GGUF version {version}; this "
                                                       "Ossian reads versions 2 and 3. Update Ossian.")
         n_tensors = cursor.unpack("<Q")
-        n_kv = cursor.unpack("<Q")
+        n_kv = cursor.count(_MIN_KV_BYTES)
+        if n_tensors * _MIN_TENSOR_BYTES > size:
+            raise _Truncated
         metadata: dict[str, Any] = {}
         for _ in range(n_kv):
             key = cursor.string()
@@ -186,24 +206,29 @@ def _parse(path: Path, buffer: mmap.mmap, size: int) -> GgufHeader:
                       data_offset=data_offset, file_size=size)
 
 
-def _value(cursor: _Cursor, value_type: int, path: Path) -> Any:
+def _value(cursor: _Cursor, value_type: int, path: Path, depth: int = 0) -> Any:
     if value_type == _STRING:
         return cursor.string()
     scalar = _SCALAR_FORMATS.get(value_type)
     if scalar is not None:
         return cursor.unpack(scalar)
     if value_type == _ARRAY:
+        if depth >= MAX_ARRAY_DEPTH:
+            raise ModelFileError(path, "damaged", f"{path.name} is damaged: its metadata nests arrays more "
+                                                  f"than {MAX_ARRAY_DEPTH} deep. Download it again.")
         item_type = cursor.unpack("<I")
-        length = cursor.unpack("<Q")
+        item_bytes = (struct.calcsize(_SCALAR_FORMATS[item_type]) if item_type in _SCALAR_FORMATS
+                      else _MIN_STRING_BYTES if item_type == _STRING else _MIN_ARRAY_BYTES)
+        length = cursor.count(item_bytes)
         if length <= MAX_KEPT_ARRAY:
-            return [_value(cursor, item_type, path) for _ in range(length)]
+            return [_value(cursor, item_type, path, depth + 1) for _ in range(length)]
         if item_type == _STRING:
             cursor.skip_strings(length)
         elif item_type in _SCALAR_FORMATS:
             cursor.skip(length * struct.calcsize(_SCALAR_FORMATS[item_type]))
         else:  # arrays of arrays: no model Ossian runs has long ones; walk them
             for _ in range(length):
-                _value(cursor, item_type, path)
+                _value(cursor, item_type, path, depth + 1)
         return ArraySummary(item_type, length)
     raise ModelFileError(path, "damaged", f"{path.name} is damaged: a metadata value has unknown type "
                                           f"{value_type}. Download it again.")

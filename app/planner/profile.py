@@ -142,7 +142,7 @@ def read_profile(path: str | Path) -> GgufProfile:
                              "gpt-oss-120b); choose a gpt-oss GGUF.")
     tensors = tuple(TensorBytes(t.name, t.type_name, t.dims, t.nbytes, index)
                     for index, header in enumerate(headers) for t in header.tensors)
-    hparams = _hyperparameters(first, path)
+    hparams = _hyperparameters(first, path, len(tensors))
     blocks, output, token_embd = _group(tensors, hparams.n_blocks, path)
     file_type = first.metadata.get("general.file_type")
     return GgufProfile(
@@ -197,7 +197,10 @@ def _check_splits(headers: list[GgufHeader]) -> None:
                              f"says {expected}: the parts are from different downloads. Download them again.")
 
 
-def _hyperparameters(header: GgufHeader, path: Path) -> Hyperparameters:
+def _hyperparameters(header: GgufHeader, path: Path, n_tensors: int) -> Hyperparameters:
+    """The numbers the planner computes with, each checked for what it must be: a hostile or broken file
+    could otherwise make the planner divide by zero, allocate per block for four billion blocks, or pass
+    llama.cpp a model it aborts on (no expert used)."""
     meta = header.metadata
 
     def key(name: str, default: Any = None) -> Any:
@@ -207,9 +210,12 @@ def _hyperparameters(header: GgufHeader, path: Path) -> Hyperparameters:
                                                   "every gpt-oss model has. Download it again.")
         return value
 
-    n_blocks = _int(key("block_count"), path, "block_count")
-    n_embd = _int(key("embedding_length"), path, "embedding_length")
-    n_head = _int(key("attention.head_count"), path, "attention.head_count")
+    n_blocks = _int(key("block_count"), path, "block_count", low=1)
+    if n_blocks > n_tensors:  # every block has tensors of its own
+        raise ModelFileError(path, "damaged", f"{path.name} is damaged: it says it has {n_blocks:,} blocks "
+                                              f"but holds {n_tensors:,} tensors. Download it again.")
+    n_embd = _int(key("embedding_length"), path, "embedding_length", low=1)
+    n_head = _int(key("attention.head_count"), path, "attention.head_count", low=1)
     head_dim = n_embd // n_head
     tokens = meta.get("tokenizer.ggml.tokens")
     if isinstance(tokens, ArraySummary):
@@ -218,18 +224,27 @@ def _hyperparameters(header: GgufHeader, path: Path) -> Hyperparameters:
         n_vocab = len(tokens)
     else:
         n_vocab = _int(key("vocab_size"), path, "vocab_size")
+    n_head_kv = _int(key("attention.head_count_kv", n_head), path, "attention.head_count_kv", low=1)
+    if n_head % n_head_kv:
+        raise ModelFileError(path, "damaged", f"{path.name} is damaged: {n_head} attention heads cannot "
+                                              f"share {n_head_kv} key/value heads. Download it again.")
+    n_experts = _int(key("expert_count"), path, "expert_count", low=1)
+    n_experts_used = _int(key("expert_used_count"), path, "expert_used_count", low=1)
+    if n_experts_used > n_experts:
+        raise ModelFileError(path, "damaged", f"{path.name} is damaged: it uses {n_experts_used} of only "
+                                              f"{n_experts} experts per token. Download it again.")
     return Hyperparameters(
         n_blocks=n_blocks,
         n_embd=n_embd,
         n_head=n_head,
-        n_head_kv=_int(key("attention.head_count_kv", n_head), path, "attention.head_count_kv"),
-        head_dim_k=_int(key("attention.key_length", head_dim), path, "attention.key_length"),
-        head_dim_v=_int(key("attention.value_length", head_dim), path, "attention.value_length"),
-        n_experts=_int(key("expert_count"), path, "expert_count"),
-        n_experts_used=_int(key("expert_used_count"), path, "expert_used_count"),
-        expert_ffn=_int(key("expert_feed_forward_length"), path, "expert_feed_forward_length"),
+        n_head_kv=n_head_kv,
+        head_dim_k=_int(key("attention.key_length", head_dim), path, "attention.key_length", low=1),
+        head_dim_v=_int(key("attention.value_length", head_dim), path, "attention.value_length", low=1),
+        n_experts=n_experts,
+        n_experts_used=n_experts_used,
+        expert_ffn=_int(key("expert_feed_forward_length"), path, "expert_feed_forward_length", low=1),
         n_vocab=n_vocab,
-        n_ctx_train=_int(key("context_length"), path, "context_length"),
+        n_ctx_train=_int(key("context_length"), path, "context_length", low=1),
         sliding_window=_int(key("attention.sliding_window"), path, "attention.sliding_window"),
         swa_blocks=_swa_blocks(meta.get(f"{ARCHITECTURE}.attention.sliding_window_pattern"), n_blocks, path),
     )
@@ -275,10 +290,11 @@ def _group(tensors: tuple[TensorBytes, ...], n_blocks: int,
     return tuple(BlockBytes(e, d) for e, d in zip(experts, dense, strict=True)), output, token_embd
 
 
-def _int(value: Any, path: Path, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+def _int(value: Any, path: Path, name: str, low: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        what = "not a count" if low == 0 else "not a positive count"
         raise ModelFileError(path, "damaged", f"{path.name} is damaged: its {ARCHITECTURE}.{name} setting is "
-                                              f"{value!r}, not a count. Download it again.")
+                                              f"{value!r}, {what}. Download it again.")
     return value
 
 
