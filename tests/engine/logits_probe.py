@@ -13,11 +13,10 @@ import json
 import sys
 from dataclasses import asdict
 
-from app.engine.interface import LoadPlan
 from app.engine.worker_backends import load_backends
 from app.engine.worker_load import load_model
 from app.engine.worker_log import LlamaLog
-from tests.planner.placement_probe import ASSIGNED
+from tests.planner.placement_probe import ASSIGNED, plan_from_json
 
 
 def main(argv: list[str]) -> int:
@@ -29,12 +28,8 @@ def main(argv: list[str]) -> int:
     if backends.error:
         print(backends.error, file=sys.stderr)
         return 2
-    fields = json.loads(argv[0])
+    plan = plan_from_json(json.loads(argv[0]))
     tokens = json.loads(argv[1])
-    devices = fields.get("devices")
-    plan = LoadPlan(**{**fields, "cpu_expert_blocks": tuple(fields.get("cpu_expert_blocks", ())),
-                       "devices": None if devices is None else tuple(devices),
-                       "tensor_split": tuple(fields.get("tensor_split", ()))})
     with log.capture() as lines:
         loaded = load_model(plan, log)
     layers = {int(m["layer"]): m["device"] for _, line in lines if (m := ASSIGNED.search(line))}

@@ -31,6 +31,14 @@ MOVED = re.compile(r"tensor '(?P<name>[^']+)' \((?P<type>\w+)\) \(and (?P<others
                    r"with preferred buffer type (?P<preferred>\S+), using (?P<used>\S+) instead")
 
 
+def plan_from_json(fields: dict) -> LoadPlan:
+    """A LoadPlan from `dataclasses.asdict` output that went through JSON (tuples came back as lists)."""
+    devices = fields.get("devices")
+    return LoadPlan(**{**fields, "cpu_expert_blocks": tuple(fields.get("cpu_expert_blocks", ())),
+                       "devices": None if devices is None else tuple(devices),
+                       "tensor_split": tuple(fields.get("tensor_split", ()))})
+
+
 def main(argv: list[str]) -> int:
     log = LlamaLog(forward=None)
     log.install()
@@ -40,10 +48,7 @@ def main(argv: list[str]) -> int:
         return 2
     reports = []
     for fields in json.loads(argv[0]):
-        devices = fields.get("devices")
-        plan = LoadPlan(**{**fields, "cpu_expert_blocks": tuple(fields.get("cpu_expert_blocks", ())),
-                           "devices": None if devices is None else tuple(devices),
-                           "tensor_split": tuple(fields.get("tensor_split", ()))})
+        plan = plan_from_json(fields)
         with log.capture() as lines:
             loaded = load_model(plan, log)
         overridden = [match.groupdict() for _, line in lines if (match := OVERRIDDEN.search(line))]
