@@ -417,22 +417,17 @@ def _load_plan(profile: GgufProfile, machine: Machine, layout: Layout, settings:
                devices: _Devices | None = None) -> LoadPlan:
     n = profile.hparams.n_blocks
     n_gpu_layers = -1 if layout.n_gpu_blocks == n and layout.output_on_gpu else layout.n_gpu_layers
-    if not layout.n_gpu_layers:
-        names: tuple[str, ...] | None = ()  # the CPU alone, and no operation sent to a device either
+    names: tuple[str, ...] | None = None  # described or read from the drivers: llama.cpp's own choice
     split: tuple[float, ...] = ()
-    if layout.n_gpu_layers and devices is not None and len(devices.gpus) > 1:
+    if not layout.n_gpu_layers:
+        names = ()  # the CPU alone, and no operation sent to a device either
+    elif devices is not None and len(devices.gpus) > 1:
+        # exactly the devices that get layers, with llama.cpp's split given as their layer counts
         shares = devices.split(profile, layout, settings)
         used = [(gpu, share) for gpu, share in zip(devices.gpus, shares, strict=True) if share]
-        split = tuple(share for _, share in used)
-        gpus = tuple(gpu for gpu, _ in used)
-    else:
-        gpus = devices.gpus if devices is not None else ()
-    if not layout.n_gpu_layers:
-        pass
-    elif devices is not None and (machine.source == "llama.cpp" or len(devices.gpus) > 1):
-        names = tuple(gpu.name for gpu in gpus)  # exactly the devices planned for, no others
-    else:
-        names = None  # described or read from the drivers: llama.cpp's own choice
+        names, split = tuple(g.name for g, _ in used), tuple(share for _, share in used)
+    elif devices is not None and machine.source == "llama.cpp":
+        names = tuple(gpu.name for gpu in devices.gpus)  # exactly the device planned for, no other
     return LoadPlan(
         model_path=str(profile.path),
         n_ctx=settings.n_ctx,
