@@ -7,23 +7,15 @@ linked-in libggml-cpu in `llama_cpp/lib`); a module file holds ggml's entry poin
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 
+from tests.installers import load
+
 ROOT = Path(__file__).resolve().parents[2]
 PYINSTALLER_DIR = ROOT / "installers" / "pyinstaller"
-
-
-def load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 ggml_modules = load("ggml_modules", PYINSTALLER_DIR / "ggml_modules.py")

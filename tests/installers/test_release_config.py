@@ -4,23 +4,15 @@ dependency declarations and the release workflow's use of them. Fakes only: no C
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from tests.installers import load
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 llama_config = load("llama_config", ROOT / "installers" / "llama_config.py")
