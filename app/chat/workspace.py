@@ -246,8 +246,14 @@ class Workspace:
             # Derived from the attachments, not stored: the browser is on exactly while there is
             # something to browse.
             selection = replace(selection, browser=True)
+        always_allowed = conversation.settings.get(ALWAYS_ALLOWED_KEY, [])
+        if not isinstance(always_allowed, list) or not all(isinstance(t, str) for t in always_allowed):
+            # Written by hand or by an import before imports were checked: grant nothing, ask for each.
+            log.warning("conversation %s: unreadable always_allowed (%s, not a list of tool names); every "
+                        "tool call asks", conversation.id, type(always_allowed).__name__)
+            always_allowed = []
         return ToolSession(selection, documents=index, python_approval=self.settings.python_tool_approval,
-                           always_allowed=conversation.settings.get(ALWAYS_ALLOWED_KEY, ()))
+                           always_allowed=always_allowed)
 
     def open_session(self, conversation_id: int, listener: ChatListener,
                      options: SessionOptions | None = None) -> ChatSession:

@@ -11,7 +11,9 @@ Import is lenient about what it can understand and precise about what it cannot:
 list of Harmony messages (what `ossian harmony parse` prints) or `{"messages": [...]}`, content given as
 Harmony's list of text parts, and fills in defaults; anything it cannot use is a `ConversationFileError`
 that names the place in the file and what is wrong. The importer builds a `Transcript` with file-local
-ids (1, 2, ...), which the store maps to new ids inside one transaction.
+ids (1, 2, ...), which the store maps to new ids inside one transaction. A file is untrusted input:
+`import_guard` holds its limits and drops the standing permissions in its settings; what the import
+changed on the way in comes back as `ImportedConversation.notices`.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from app.store import import_guard
 from app.store.errors import ConversationFileError
+from app.store.import_guard import check_length, file_error, type_name
 from app.store.records import (
     ATTACHMENT_MODES,
     MESSAGE_STATUSES,
@@ -46,6 +51,23 @@ FORMAT_NAME = "ossian-conversation"
 FORMAT_VERSION = 1
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MISSING = object()
+
+
+@dataclass(slots=True)
+class ImportedConversation(Conversation):
+    """What `Store.import_json` returns: the new conversation, and what the import changed on the way in
+    (for the UI to show, so a person importing their own export knows why a tool is off again)."""
+
+    notices: tuple[str, ...] = ()  # sentences, e.g. that approvals were reset
+    reset_settings: tuple[str, ...] = ()  # the settings keys dropped that granted something
+
+
+def imported_conversation(stored: Conversation, parsed: Conversation) -> ImportedConversation:
+    """`stored` (as read back after the insert) with the notices of `parsed` (from `loads`)."""
+    fields = {field.name: getattr(stored, field.name) for field in dataclasses.fields(Conversation)}
+    if isinstance(parsed, ImportedConversation):
+        return ImportedConversation(**fields, notices=parsed.notices, reset_settings=parsed.reset_settings)
+    return ImportedConversation(**fields)
 
 
 # ---------------------------------------------------------------------------------------------- export
@@ -140,20 +162,16 @@ def _attachment_json(attachment: Attachment, message_index: dict[int, int]) -> d
 
 def loads(text: str | bytes, now: datetime) -> Transcript:
     """Parse a conversation file's text; `now` stands in for times the file does not give."""
-    try:
-        data = json.loads(text)
-    except UnicodeDecodeError as exc:
-        raise _fail(f"it is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    except json.JSONDecodeError as exc:
-        raise _fail(f"it is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from exc
-    return transcript_from_json(data, now)
+    return transcript_from_json(import_guard.parse(text), now)
 
 
 def transcript_from_json(data: Any, now: datetime) -> Transcript:
+    """The transcript in parsed JSON; its conversation is an `ImportedConversation` with the notices."""
     if isinstance(data, list):
         data = {"messages": data}
+    data, repaired = import_guard.check_tree(data)
     if not isinstance(data, dict):
-        raise _fail(f"it holds {_type_name(data)}; expected an object from an Ossian export or a list of "
+        raise _fail(f"it holds {type_name(data)}; expected an object from an Ossian export or a list of "
                     "Harmony messages")
     file_format = data.get("format")
     if file_format is not None and file_format != FORMAT_NAME:
@@ -162,21 +180,25 @@ def transcript_from_json(data: Any, now: datetime) -> Transcript:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise _fail(f"version must be a whole number from 1, not {version!r}")
     if version > FORMAT_VERSION:
-        raise _fail(f"it is version {version} of the format, written by a newer Ossian (this one reads up to "
-                    f"version {FORMAT_VERSION}); update Ossian to import it")
+        raise file_error(f"it is version {version} of the format, written by a newer Ossian (this one reads "
+                         f"up to version {FORMAT_VERSION})", "update Ossian to import it")
 
     raw_messages = _get(data, "messages", "", list)
     raw_turns = _get(data, "turns", "", list, default=[])
+    raw_attachments = _get(data, "attachments", "", list, default=[])
+    import_guard.check_count(raw_messages, "messages", import_guard.MAX_MESSAGES)
+    import_guard.check_count(raw_turns, "turns", import_guard.MAX_TURNS)
+    import_guard.check_count(raw_attachments, "attachments", import_guard.MAX_ATTACHMENTS)
     turns = [_turn_from_json(item, i, now) for i, item in enumerate(raw_turns)]
     explicit_turns = "turns" in data
     messages = _messages_from_json(raw_messages, turns, explicit_turns, now)
-    attachments = [_attachment_from_json(item, i, messages, now)
-                   for i, item in enumerate(_get(data, "attachments", "", list, default=[]))]
-    conversation = _conversation_from_json(data, messages, now)
+    attachments = [_attachment_from_json(item, i, messages, now) for i, item in enumerate(raw_attachments)]
+    conversation = _conversation_from_json(data, messages, now, repaired)
     return Transcript(conversation, tuple(messages), tuple(turns), tuple(attachments))
 
 
-def _conversation_from_json(data: dict, messages: list[Message], now: datetime) -> Conversation:
+def _conversation_from_json(data: dict, messages: list[Message], now: datetime,
+                            repaired: int) -> ImportedConversation:
     title = _get(data, "title", "", str, default="").strip()
     source = "user"
     if not title:
@@ -187,19 +209,28 @@ def _conversation_from_json(data: dict, messages: list[Message], now: datetime) 
     effort = _get(data, "reasoning_effort", "", str, default="medium")
     _check_choice(effort, REASONING_EFFORTS, "reasoning_effort")
     created = _time(data, "created_at", "", default=messages[0].created_at if messages else now)
-    settings = _get(data, "settings", "", dict, default={})
-    return Conversation(
+    settings, reset, permissions_notice = import_guard.settings_for_import(
+        _get(data, "settings", "", dict, default={}))
+    notices = []
+    if repaired:
+        notices.append(f"{repaired:,} {'character' if repaired == 1 else 'characters'} in the file that "
+                       "are not valid Unicode (lone surrogates) were replaced with U+FFFD (\ufffd).")
+    if permissions_notice:
+        notices.append(permissions_notice)
+    return ImportedConversation(
         id=0,
         title=title,
         created_at=created,
         updated_at=_time(data, "updated_at", "", default=max(
             [created, *(m.created_at for m in messages)])),
-        model=_get(data, "model", "", str, default=None),
+        model=_name(data, "model", "", default=None),
         reasoning_effort=effort,
         settings=settings,
         pinned=_get(data, "pinned", "", bool, default=False),
         archived=_get(data, "archived", "", bool, default=False),
         title_source=source,
+        notices=tuple(notices),
+        reset_settings=reset,
     )
 
 
@@ -211,12 +242,12 @@ def _turn_from_json(item: Any, index: int, now: datetime) -> Turn:
     if raw is not None:
         at = f"{where}.stats"
         stats = TurnStats(
-            prompt_tokens=_get(raw, "prompt_tokens", at, int, default=0),
-            reused_tokens=_get(raw, "reused_tokens", at, int, default=0),
-            generated_tokens=_get(raw, "generated_tokens", at, int, default=0),
-            time_to_first_token_s=float(_get(raw, "time_to_first_token_s", at, float, default=0.0)),
-            tokens_per_second=float(_get(raw, "tokens_per_second", at, float, default=0.0)),
-            finish_reason=_get(raw, "finish_reason", at, str, default=None),
+            prompt_tokens=_count(raw, "prompt_tokens", at, default=0),
+            reused_tokens=_count(raw, "reused_tokens", at, default=0),
+            generated_tokens=_count(raw, "generated_tokens", at, default=0),
+            time_to_first_token_s=_amount(raw, "time_to_first_token_s", at, default=0.0),
+            tokens_per_second=_amount(raw, "tokens_per_second", at, default=0.0),
+            finish_reason=_name(raw, "finish_reason", at, default=None),
         )
     return Turn(id=index + 1, conversation_id=0, started_at=_time(item, "started_at", where, default=now),
                 stats=stats)
@@ -253,10 +284,10 @@ def _messages_from_json(raw: list, turns: list[Turn], explicit_turns: bool, now:
             content=_content(item, where),
             created_at=_time(extra, "created_at", at, default=now),
             status=status,
-            name=_get(item, "name", where, str, default=None),
-            channel=_get(item, "channel", where, str, default=None),
-            recipient=_get(item, "recipient", where, str, default=None),
-            content_type=_get(item, "content_type", where, str, default=None),
+            name=_name(item, "name", where, default=None),
+            channel=_name(item, "channel", where, default=None),
+            recipient=_name(item, "recipient", where, default=None),
+            content_type=_name(item, "content_type", where, default=None),
             turn_id=None if turn_index is None else turns[turn_index].id,
             error=_get(extra, "error", at, str, default=None),
         ))
@@ -283,12 +314,12 @@ def _with_tool_call(messages: list[Message], index: int, call: dict, where: str)
         if not 0 <= result_index < len(messages) or messages[result_index].role != "tool":
             raise _fail(f"{where}.result is {result_index}, which is not the index of a tool message")
         result = messages[result_index]
-    duration = _get(call, "duration_s", where, float, default=None)
+    duration = _amount(call, "duration_s", where, default=None)
     tool_call = ToolCall(
         message_id=message.id, tool=message.recipient, state=state, arguments=message.content,
         result=None if result is None else result.content,
         result_message_id=None if result is None else result.id,
-        duration_s=None if duration is None else float(duration),
+        duration_s=duration,
         error=_get(call, "error", where, str, default=None),
     )
     return dataclasses.replace(message, tool_call=tool_call)
@@ -305,15 +336,14 @@ def _attachment_from_json(item: Any, position: int, messages: list[Message], now
         raise _fail(f"{where}.sha256 must be 64 hexadecimal digits (a SHA-256 hash), not {sha256!r}")
     mode = _get(item, "mode", where, str, default="inline")
     _check_choice(mode, ATTACHMENT_MODES, f"{where}.mode")
-    token_count = _get(item, "token_count", where, int, default=0)
-    if token_count < 0:
-        raise _fail(f"{where}.token_count is {token_count}; it cannot be negative")
+    token_count = _count(item, "token_count", where, default=0)
     return Attachment(
         id=position + 1, conversation_id=0, message_id=messages[index].id,
-        file_name=_get(item, "file_name", where, str), kind=_get(item, "kind", where, str, default=""),
+        file_name=_name(item, "file_name", where),
+        kind=_name(item, "kind", where, default=""),
         sha256=sha256, text=_get(item, "text", where, str), token_count=token_count, mode=mode,
         created_at=_time(item, "created_at", where, default=messages[index].created_at),
-        page_count=_get(item, "page_count", where, int, default=None),
+        page_count=_count(item, "page_count", where, default=None),
     )
 
 
@@ -329,34 +359,33 @@ def _content(item: dict, where: str) -> str:
             if part.get("type", "text") != "text":
                 raise _fail(f"{at} has type {part.get('type')!r}; only text parts can be imported")
             texts.append(_get(part, "text", at, str))
-        return "".join(texts)
+        return check_length("".join(texts), f"{where}.content", import_guard.MAX_TEXT_CHARS)
     if isinstance(content, dict) and content.get("type") in ("system_content", "developer_content"):
-        raise _fail(f"{where} carries a structured {content['type']}: Ossian writes the system and developer "
-                    "messages itself from the conversation's settings. Remove that message and import again")
-    raise _fail(f"{where}.content must be text, not {_type_name(content)}")
+        raise file_error(f"{where} carries a structured {content['type']}: Ossian writes the system and "
+                         "developer messages itself from the conversation's settings",
+                         "remove that message and import the file again")
+    raise _fail(f"{where}.content must be text, not {type_name(content)}")
 
 
 # --------------------------------------------------------------------------------------------- helpers
 
 
 def _fail(what: str) -> ConversationFileError:
-    return ConversationFileError(f"This conversation file cannot be imported: {what}.")
+    return file_error(what)
 
-
-def _type_name(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "text", bool: "true/false", int: "a number",
-             float: "a number", type(None): "null"}
-    return names.get(type(value), type(value).__name__)
 
 
 def _object(value: Any, where: str) -> dict:
     if not isinstance(value, dict):
-        raise _fail(f"{where} must be an object, not {_type_name(value)}")
+        raise _fail(f"{where} must be an object, not {type_name(value)}")
     return value
 
 
-def _get(obj: Mapping[str, Any], key: str, where: str, kind: type, default: Any = _MISSING) -> Any:
-    """obj[key] checked against `kind` (int excludes true/false; float accepts whole numbers)."""
+def _get(obj: Mapping[str, Any], key: str, where: str, kind: type, default: Any = _MISSING,
+         limit: int | None = None) -> Any:
+    """obj[key] checked against `kind` (int excludes true/false; float accepts whole numbers); text of
+    at most `limit` characters where given (`import_guard.check_tree` has held every text to
+    `import_guard.MAX_TEXT_CHARS` already)."""
     value = obj.get(key)
     if value is None:
         if default is _MISSING:
@@ -371,8 +400,31 @@ def _get(obj: Mapping[str, Any], key: str, where: str, kind: type, default: Any 
     if not ok:
         expected = {str: "text", int: "a whole number", float: "a number", bool: "true or false",
                     list: "a list", dict: "an object"}[kind]
-        raise _fail(f"{_label(where, key)} must be {expected}, not {_type_name(value)}")
+        raise _fail(f"{_label(where, key)} must be {expected}, not {type_name(value)}")
+    if limit is not None:
+        check_length(value, _label(where, key), limit, "name")
     return value
+
+
+def _name(obj: Mapping[str, Any], key: str, where: str, default: Any = _MISSING) -> Any:
+    """A short text: a name, channel, recipient, content type, file name or model."""
+    return _get(obj, key, where, str, default=default, limit=import_guard.MAX_NAME_CHARS)
+
+
+def _count(obj: Mapping[str, Any], key: str, where: str, default: int | None) -> int | None:
+    """A whole number from 0 (`check_tree` has held it under 2**63, SQLite's limit)."""
+    value = _get(obj, key, where, int, default=default)
+    if value is not None and value < 0:
+        raise _fail(f"{_label(where, key)} is {value}; it cannot be negative")
+    return value
+
+
+def _amount(obj: Mapping[str, Any], key: str, where: str, default: float | None) -> float | None:
+    """A finite number from 0: seconds, tokens per second."""
+    value = _get(obj, key, where, float, default=default)
+    if value is not None and value < 0:
+        raise _fail(f"{_label(where, key)} is {value}; it cannot be negative")
+    return None if value is None else float(value)
 
 
 def _label(where: str, key: str) -> str:
@@ -385,12 +437,11 @@ def _check_choice(value: str, allowed: tuple[str, ...], label: str) -> None:
 
 
 def _time(obj: Mapping[str, Any], key: str, where: str, default: datetime) -> datetime:
-    text = _get(obj, key, where, str, default=None)
+    text = obj.get(key)
     if text is None:
         return default
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise _fail(f"{_label(where, key)} is {text!r}, not an ISO 8601 time like 2025-08-05T14:30:00Z"
-                    ) from exc
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if not isinstance(text, str):  # a Unix timestamp, say: the format writes times as text only
+        raise _fail(f"{_label(where, key)} must be an ISO 8601 time like 2025-08-05T14:30:00Z, not "
+                    f"{type_name(text)}")
+    label = _label(where, key)
+    return import_guard.check_time(check_length(text, label, import_guard.MAX_NAME_CHARS, "time"), label)

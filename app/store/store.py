@@ -428,12 +428,17 @@ class Store:
         return json_format.dumps(self.load_transcript(conversation_id))
 
     @_translated
-    def import_json(self, text: str | bytes) -> Conversation:
-        """Import a conversation file as a new conversation; all of it or, on any error, nothing."""
+    def import_json(self, text: str | bytes) -> json_format.ImportedConversation:
+        """Import a conversation file as a new conversation; all of it or, on any error, nothing.
+
+        The file grants nothing: its approvals and tool switches are dropped (the result's `notices`
+        say so, for the UI to show).
+        """
         transcript = json_format.loads(text, datetime.fromtimestamp(self._clock(), UTC))
         with write_transaction(self._conn) as conn:
             conversation_id = insert_transcript(conn, transcript)
-        return self.get_conversation(conversation_id)
+        return json_format.imported_conversation(self.get_conversation(conversation_id),
+                                                 transcript.conversation)
 
     # ------------------------------------------------------------------------------------- helpers
 

@@ -25,7 +25,7 @@ HARMONY_MESSAGES = [
 
 def rich_conversation(store: Store, clock: Clock) -> int:
     conversation = store.create_conversation(model="gpt-oss-20b", reasoning_effort="high",
-                                             settings={"temperature": 0.8, "tools": ["python"]})
+                                             settings={"temperature": 0.8, "tools": {"python": True}})
     store.update_conversation(conversation.id, pinned=True)
     sent = store.add_user_turn(conversation.id, "Summarise the report and compute 2**10", [
         NewAttachment("report.pdf", "application/pdf", SHA, "Revenue rose 4%.", 7, page_count=2)])
@@ -55,7 +55,11 @@ def test_export_import_round_trip_is_exact(store: Store, clock: Clock) -> None:
     clock.advance(3600)  # importing later must not change any time in the file
     imported = store.import_json(exported)
     assert imported.id != original
-    assert store.export_json(imported.id) == exported
+    # All but the tool switch: an imported conversation grants nothing (test_json_import_hostile.py).
+    assert imported.reset_settings == ("tools",)
+    expected = json.loads(exported)
+    expected["settings"] = {"temperature": 0.8}
+    assert store.export_json(imported.id) == json.dumps(expected, ensure_ascii=False, indent=2) + "\n"
     before, after = store.load_transcript(original), store.load_transcript(imported.id)
     assert [m.tool_call.result if m.tool_call else None for m in after.messages] == [
         m.tool_call.result if m.tool_call else None for m in before.messages]
