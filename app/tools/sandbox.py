@@ -9,16 +9,26 @@ capturing output within a character budget.
 
 What is enforced, per OS (each run reports its own `protections`, so nothing here is assumed):
 
-- wall time and cancel: the parent kills the process group (POSIX) or process tree (Windows), everywhere;
+- wall time and cancel: the parent kills the process group (POSIX) or process tree (Windows), everywhere,
+  and on Linux every process left in the run's own user namespace (a child that called setsid); a call
+  returns within its limit plus about a second even if something still holds its output pipe;
 - CPU time: kernel RLIMIT_CPU on Linux and macOS; the parent's watchdog on Windows;
-- memory: kernel RLIMIT_AS on Linux; the parent's watchdog on resident memory on macOS and Windows;
-- network: on Linux a network namespace of its own when unprivileged user namespaces are allowed (some
-  distributions switch them off), otherwise, and on macOS and Windows, the audit-hook guard only;
+- memory: kernel RLIMIT_AS on Linux; the parent's watchdog on resident memory on macOS and Windows. With
+  no second process possible (below), one process's limit is the whole run's;
+- the run folder as a whole: on Linux a size-capped tmpfs in a mount namespace of its own; elsewhere the
+  parent measures it every 0.25 s (each file is capped by RLIMIT_FSIZE on POSIX either way);
+- network: on Linux no sockets at all (seccomp; socketpair stays for asyncio), plus a network namespace
+  of its own and Landlock's TCP rules where the kernel has them; the audit-hook guard elsewhere;
 - writes outside the run folder: kernel (Landlock, Linux 5.13+) plus the guard; the guard alone elsewhere;
-- starting processes: refused by the guard everywhere (a child process would slip past the guard).
+- file metadata (mode, owner, times, xattrs): refused everywhere by seccomp on Linux (a filter cannot see
+  paths); the guard, outside the run folder only, elsewhere;
+- processes and signals: on Linux seccomp refuses execve, fork and clone without CLONE_THREAD, signals
+  to any other process, ptrace, and whatever could undo the layers (mount, unshare, io_uring...); Landlock
+  (ABI 6+) also scopes signals; the guard alone elsewhere.
 
-The guard is a Python audit hook: it stops ordinary Python code, not code that calls C through ctypes.
-The app's environment (tokens, keys) is not passed to the child.
+The guard is a Python audit hook: it stops ordinary Python code and explains refusals readably, but code
+that calls C through ctypes gets past it, which is why macOS and Windows runs say "guard" where Linux
+says "kernel". The app's environment (tokens, keys) is not passed to the child.
 """
 
 from __future__ import annotations
@@ -54,10 +64,13 @@ WATCHDOG_SECONDS = 0.25
 # Python's own start-up (slow on a busy machine) does not count against the code's wall-clock time.
 STARTUP_GRACE_SECONDS = 10.0
 # How long to wait for output still in the pipe after the process is gone.
-DRAIN_SECONDS = 2.0
+DRAIN_SECONDS = 1.0
+# Files and folders a run may create where the kernel cannot cap the folder (the child's tmpfs has the same).
+FOLDER_ENTRIES_LIMIT = sandbox_child.RUN_FOLDER_INODES
 
 NetworkIsolation = Literal["auto", "namespace", "guard"]
 WriteConfinement = Literal["auto", "landlock", "guard"]
+SyscallFilter = Literal["auto", "seccomp", "off"]
 EnforcedBy = Literal["kernel", "guard", "watchdog"]
 SandboxOutcome = Literal[
     "ok",            # exited with status 0
@@ -65,28 +78,33 @@ SandboxOutcome = Literal[
     "timeout",       # still running at the wall-clock limit
     "cpu_limit",     # used its CPU seconds
     "memory_limit",  # MemoryError, or the watchdog saw too much resident memory
+    "folder_limit",  # the watchdog saw the run folder grow past its cap (where the kernel cannot cap it)
     "cancelled",     # the caller's cancel event was set
     "crashed",       # killed by a signal nobody here sent
     "setup_failed",  # the child could not start or lock itself down; the code did not run
 ]
-ASPECT_ORDER = ("time", "cpu", "memory", "file_size", "network", "writes", "processes")
+ASPECT_ORDER = ("time", "cpu", "memory", "file_size", "folder", "network", "writes", "metadata", "processes",
+                "signals")
 
 
 @dataclass(frozen=True)
 class SandboxLimits:
     """How much one run may use, and which isolation to insist on.
 
-    `network="namespace"` / `writes="landlock"` refuse to run when the kernel layer is unavailable;
-    "auto" falls back to the guard and says so; "guard" skips the kernel layer.
+    `network="namespace"` / `writes="landlock"` / `syscalls="seccomp"` refuse to run when the kernel layer
+    is unavailable; "auto" falls back to the guard and says so; "guard"/"off" skip the kernel layer.
+    `folder_bytes` caps the run folder as a whole (`file_bytes` caps each file).
     """
 
     wall_seconds: float = 30.0
     cpu_seconds: int = 30
     memory_bytes: int = 1024 * MiB
     file_bytes: int = 64 * MiB
+    folder_bytes: int = 256 * MiB
     output_chars: int = 8000
     network: NetworkIsolation = "auto"
     writes: WriteConfinement = "auto"
+    syscalls: SyscallFilter = "auto"
     allow_subprocesses: bool = False
 
     def __post_init__(self) -> None:
@@ -100,12 +118,17 @@ class SandboxLimits:
                             f"(got {self.memory_bytes})")
         if self.file_bytes < 1:
             problems.append(f"file_bytes must be >= 1 (got {self.file_bytes})")
+        if self.folder_bytes < self.file_bytes:
+            problems.append(f"folder_bytes must be at least file_bytes ({self.file_bytes}), got "
+                            f"{self.folder_bytes}")
         if self.output_chars < 100:
             problems.append(f"output_chars must be at least 100 (got {self.output_chars})")
         if self.network not in ("auto", "namespace", "guard"):
             problems.append(f"network must be 'auto', 'namespace' or 'guard' (got {self.network!r})")
         if self.writes not in ("auto", "landlock", "guard"):
             problems.append(f"writes must be 'auto', 'landlock' or 'guard' (got {self.writes!r})")
+        if self.syscalls not in ("auto", "seccomp", "off"):
+            problems.append(f"syscalls must be 'auto', 'seccomp' or 'off' (got {self.syscalls!r})")
         if problems:
             raise ValueError("invalid sandbox limits: " + "; ".join(problems))
 
@@ -212,6 +235,7 @@ class _Run:
         self.status: tuple[str, dict] | None = None
         self.ready_at: float | None = None  # when the child said it is about to run the code
         self.stopped_by: SandboxOutcome | None = None
+        self.namespace: str | None = None  # the child's own user namespace, where it made one
 
     def config_json(self) -> str:
         return json.dumps({
@@ -222,6 +246,9 @@ class _Run:
             "memory_bytes": self.limits.memory_bytes,
             "cpu_seconds": self.limits.cpu_seconds,
             "file_bytes": self.limits.file_bytes,
+            "folder_bytes": self.limits.folder_bytes,
+            "syscalls": self.limits.syscalls,
+            "run_folders": [str(self.work), str(self.tmp)],
             "allow_subprocesses": self.limits.allow_subprocesses,
         })
 
@@ -244,9 +271,17 @@ class _Run:
             self.watch(process)
         finally:
             kill_process_group(process)
+            if self.namespace is not None:
+                # A child that left the process group (setsid) is still in the namespace the run made.
+                kill_namespace(self.namespace)
             process.wait()
             reader.join(DRAIN_SECONDS)
-            if process.stdout is not None:
+            if reader.is_alive():
+                # Something outside the process group (a child started with setsid, where the OS let one
+                # start) still holds the pipe. Closing it now would block on the reader's lock until that
+                # process exits, so the call returns and the daemon reader ends when the pipe does.
+                log.warning("sandbox output pipe still open after the run ended; not waiting for it")
+            elif process.stdout is not None:
                 process.stdout.close()
         return self.conclude(process.returncode)
 
@@ -300,6 +335,7 @@ class _Run:
         self.status = (kind, parsed) if isinstance(parsed, dict) else ("missing", {})
         if kind == "ready":
             self.ready_at = time.monotonic()
+            self.namespace = user_namespace(parsed.get("pid") if isinstance(parsed, dict) else None)
         return rest
 
     def watch(self, process: subprocess.Popen[bytes]) -> None:
@@ -331,10 +367,15 @@ class _Run:
                     return
 
     def watchdog(self, pid: int) -> SandboxOutcome | None:
-        """The parent's own check of memory and CPU, only where the kernel does not enforce them."""
+        """The parent's own check of memory, CPU and the run folder, only where the kernel does not enforce
+        them."""
         reported = self.status[1].get("protections", {}) if self.status else {}
-        return over_limits(pid, self.limits, check_memory=reported.get("memory", {}).get("by") != "kernel",
+        over = over_limits(pid, self.limits, check_memory=reported.get("memory", {}).get("by") != "kernel",
                            check_cpu=reported.get("cpu", {}).get("by") != "kernel")
+        watch_folder = reported.get("folder", {}).get("by") != "kernel"
+        if over is None and watch_folder and folder_over_limit(self.run_root, self.limits.folder_bytes):
+            return "folder_limit"
+        return over
 
     def conclude(self, returncode: int | None) -> SandboxRun:
         limits = self.limits
@@ -357,10 +398,12 @@ class _Run:
             return self.finish(returncode, "cpu_limit", cpu_message)
         if self.stopped_by == "memory_limit" or returncode == sandbox_child.EXIT_MEMORY_ERROR:
             return self.finish(returncode, "memory_limit", memory_message)
+        if self.stopped_by == "folder_limit":
+            return self.finish(returncode, "folder_limit", f"Stopped: the files it wrote passed "
+                               f"{limits.folder_bytes // MiB} MiB (or {FOLDER_ENTRIES_LIMIT:,} files), the "
+                               "limit for the run folder.")
         if returncode is not None and returncode < 0:
-            signal_name = _signal_name(-returncode)
-            return self.finish(returncode, "crashed", f"The Python process was killed by {signal_name} "
-                               "(out of memory or the CPU hard limit are the usual causes).")
+            return self.finish(returncode, "crashed", crash_message(-returncode))
         if returncode == 0:
             return self.finish(returncode, "ok", "")
         return self.finish(returncode, "error", f"Exited with status {returncode}.")
@@ -389,6 +432,11 @@ def merge_protections(reported: dict[str, dict[str, str]], limits: SandboxLimits
     if "cpu" not in merged:
         merged["cpu"] = Protection("cpu", "watchdog", f"{limits.cpu_seconds} s of CPU time, checked by the "
                                    f"app every {WATCHDOG_SECONDS:g} s")
+    if "folder" not in merged:
+        merged["folder"] = Protection(
+            "folder", "watchdog", f"{limits.folder_bytes // MiB} MiB and {FOLDER_ENTRIES_LIMIT:,} files in "
+            f"the run folder, measured by the app every {WATCHDOG_SECONDS:g} s (a very fast writer can "
+            "overshoot before it is stopped)")
     if "memory" not in merged:
         merged["memory"] = Protection("memory", "watchdog", f"{limits.memory_bytes // MiB} MiB of resident "
                                       f"memory, checked by the app every {WATCHDOG_SECONDS:g} s (a very fast "
@@ -437,6 +485,84 @@ def kill_process_group(process: subprocess.Popen[bytes]) -> None:
             proc.kill()
     except psutil.Error:
         pass
+
+
+# What each fatal signal usually means here, so a crash is not blamed on the wrong cause.
+_CRASH_CAUSES = {
+    "SIGSEGV": "a fault in native code (a C extension or ctypes touched memory it should not)",
+    "SIGBUS": "a fault in native code (a bad memory access)",
+    "SIGILL": "native code ran an instruction this CPU does not have",
+    "SIGFPE": "native code divided by zero",
+    "SIGABRT": "native code aborted (a failed assertion in a C library)",
+    "SIGSYS": "it made a system call the sandbox forbids",
+    "SIGKILL": "the kernel ended it (running out of memory is the usual cause)",
+}
+
+
+def crash_message(number: int) -> str:
+    """One sentence on a process that died of signal `number`."""
+    name = _signal_name(number)
+    cause = _CRASH_CAUSES.get(name, "a signal nobody in the app sent")
+    return f"The Python process crashed with {name}: {cause}. The code did not finish."
+
+
+def folder_over_limit(root: Path, limit_bytes: int) -> bool:
+    """Whether the run folder holds more than `limit_bytes` or more than FOLDER_ENTRIES_LIMIT entries.
+
+    Counting stops at the entry limit, so a folder of a million empty files costs this check no more than
+    one at the limit.
+    """
+    total, entries = 0, 0
+    pending = [str(root)]
+    while pending:
+        try:
+            scanner = os.scandir(pending.pop())
+        except OSError:
+            continue
+        with scanner:
+            for entry in scanner:
+                entries += 1
+                if entries > FOLDER_ENTRIES_LIMIT:
+                    return True
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                    else:
+                        total += _allocated_bytes(entry.stat(follow_symlinks=False))
+                except OSError:
+                    continue
+                if total > limit_bytes:
+                    return True
+    return False
+
+
+def _allocated_bytes(info: os.stat_result) -> int:
+    """Room on disk, not the length: a sparse file takes none however long it claims to be."""
+    blocks = getattr(info, "st_blocks", None)
+    return blocks * 512 if blocks is not None else info.st_size
+
+
+def user_namespace(pid: object) -> str | None:
+    """The user namespace of process `pid` (Linux), when it is one of its own, not the app's."""
+    if not isinstance(pid, int) or not sys.platform.startswith("linux"):
+        return None
+    try:
+        theirs = os.readlink(f"/proc/{pid}/ns/user")
+        return theirs if theirs != os.readlink("/proc/self/ns/user") else None
+    except OSError:
+        return None
+
+
+def kill_namespace(namespace: str) -> None:
+    """SIGKILL every process in user namespace `namespace` (only a sandbox run's processes are there)."""
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{entry.name}/ns/user") == namespace:
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue  # gone, or not ours to look at
 
 
 def _signal_name(number: int) -> str:

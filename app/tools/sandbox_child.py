@@ -79,10 +79,16 @@ def apply_limits(memory_bytes: int, cpu_seconds: int, file_bytes: int) -> dict[s
     return applied
 
 
-# --- 2. network namespace (Linux) ------------------------------------------------------------------------
+# --- 2. namespaces (Linux): no network, and a run folder of fixed size ------------------------------------
 
 _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWNET = 0x40000000
+_CLONE_NEWNS = 0x00020000
+_MS_NOSUID = 0x2
+_MS_NODEV = 0x4
+_MS_PRIVATE = 1 << 18
+# A run may create this many files and folders; each costs kernel memory the size cap does not count.
+RUN_FOLDER_INODES = 20000
 
 
 def _libc() -> Any:
@@ -91,22 +97,23 @@ def _libc() -> Any:
     return ctypes.CDLL(None, use_errno=True)
 
 
-def enter_network_namespace() -> tuple[bool, str]:
-    """Move into a new user + network namespace. Returns (isolated, a note on what went wrong).
+def enter_namespaces(network: bool) -> tuple[bool, str]:
+    """Move into a new user + mount (+ network) namespace. Returns (entered, a note on what went wrong).
 
-    A user namespace is what lets an unprivileged process own a network namespace. Its only interface is
-    a loopback that stays down, so nothing, not even a server on this machine's 127.0.0.1, is reachable.
+    A user namespace is what lets an unprivileged process own the others. The network namespace's only
+    interface is a loopback that stays down, so nothing, not even a server on this machine's 127.0.0.1,
+    is reachable; the mount namespace lets the run folder be a size-capped filesystem of its own.
     The process must still be single-threaded here (the kernel refuses CLONE_NEWUSER otherwise).
     """
     if not sys.platform.startswith("linux"):
-        return False, "network namespaces exist only on Linux"
+        return False, "namespaces exist only on Linux"
     import ctypes
 
     uid, gid = os.getuid(), os.getgid()
     libc = _libc()
-    if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) != 0:
+    if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS | (_CLONE_NEWNET if network else 0)) != 0:
         err = ctypes.get_errno()
-        return False, f"the kernel refused a user + network namespace ({os.strerror(err)})"
+        return False, f"the kernel refused a user namespace of our own ({os.strerror(err)})"
     # Map our own ids into the namespace so files we create are owned as usual; "deny" setgroups first,
     # which the kernel requires before an unprivileged gid_map write.
     try:
@@ -118,6 +125,27 @@ def enter_network_namespace() -> tuple[bool, str]:
         # Still cut off from the network; only file ownership inside the namespace looks odd.
         return True, f"; mapping the user id failed ({exc.strerror}), so files show an unmapped owner"
     return True, ""
+
+
+def cap_run_folder(run_root: str, folder_bytes: int, subfolders: list[str]) -> str | None:
+    """Mount a fresh tmpfs of `folder_bytes` over the run folder (inside our own mount namespace, so
+    nobody else sees it). Returns None when it took hold, else why not.
+
+    The parent deletes the run folder afterwards anyway, so its contents living only in this namespace
+    loses nothing; what it gains is a kernel limit on the folder's total size and file count (RLIMIT_FSIZE
+    caps only single files).
+    """
+    import ctypes
+
+    libc = _libc()
+    options = f"size={folder_bytes},nr_inodes={RUN_FOLDER_INODES},mode=0700".encode()
+    if libc.mount(b"tmpfs", os.fsencode(run_root), b"tmpfs", _MS_NOSUID | _MS_NODEV, options) != 0:
+        return f"mounting a size-capped folder failed ({os.strerror(ctypes.get_errno())})"
+    # Private: nothing mounted here later can propagate back (the mount is ours alone either way).
+    libc.mount(None, os.fsencode(run_root), None, _MS_PRIVATE, None)
+    for folder in subfolders:
+        os.makedirs(folder, exist_ok=True)
+    return None
 
 
 def die_with_parent() -> None:
@@ -147,12 +175,19 @@ _FS_REMOVE_FILE = 1 << 5
 _FS_MAKE_ALL = sum(1 << bit for bit in range(6, 13))  # char, dir, reg, sock, fifo, block, sym
 _FS_REFER = 1 << 13  # ABI 2
 _FS_TRUNCATE = 1 << 14  # ABI 3
+_NET_BIND_TCP = 1 << 0  # ABI 4
+_NET_CONNECT_TCP = 1 << 1
+_SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0  # ABI 6
+_SCOPE_SIGNAL = 1 << 1
 
 
-def confine_writes_with_landlock(write_roots: list[str]) -> tuple[int, str | None]:
+def confine_writes_with_landlock(write_roots: list[str],
+                                 block_network: bool = True) -> tuple[int, str | None]:
     """Allow writing only beneath `write_roots` and to /dev/null. Returns (ABI version, why not or None).
 
-    Only write-like rights are handled, so reading stays as the user's own permissions allow.
+    Only write-like rights are handled, so reading stays as the user's own permissions allow. Where the
+    kernel's Landlock has them, also: no TCP bind or connect and no abstract Unix sockets outside (with
+    `block_network`), and signals only within the sandbox.
     """
     if not sys.platform.startswith("linux"):
         return 0, "Landlock exists only on Linux"
@@ -170,8 +205,15 @@ def confine_writes_with_landlock(write_roots: list[str]) -> tuple[int, str | Non
     if abi >= 3:
         handled |= _FS_TRUNCATE
 
+    # The struct grew with the ABI; an older kernel refuses a longer one, so send only what it knows.
+    fields = [("handled_access_fs", ctypes.c_uint64)]
+    if abi >= 4:
+        fields.append(("handled_access_net", ctypes.c_uint64))
+    if abi >= 6:
+        fields.append(("scoped", ctypes.c_uint64))
+
     class RulesetAttr(ctypes.Structure):
-        _fields_ = [("handled_access_fs", ctypes.c_uint64)]
+        _fields_ = fields
 
     class PathBeneathAttr(ctypes.Structure):
         _pack_ = 1
@@ -181,6 +223,12 @@ def confine_writes_with_landlock(write_roots: list[str]) -> tuple[int, str | Non
         return abi, f"{what} failed ({os.strerror(ctypes.get_errno())})"
 
     attr = RulesetAttr(handled)
+    if abi >= 4 and block_network:
+        attr.handled_access_net = _NET_BIND_TCP | _NET_CONNECT_TCP  # handled with no rule: none allowed
+    if abi >= 6:
+        # Signals only within this sandbox (not to the app or any other process of the user), and no
+        # abstract Unix sockets outside it.
+        attr.scoped = _SCOPE_SIGNAL | (_SCOPE_ABSTRACT_UNIX_SOCKET if block_network else 0)
     ruleset_fd = libc.syscall(_SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr),
                               ctypes.c_size_t(ctypes.sizeof(attr)), ctypes.c_uint32(0))
     if ruleset_fd < 0:
@@ -238,6 +286,9 @@ _NETWORK_NAME_EVENTS = frozenset({
     "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex", "socket.gethostbyaddr",
     "socket.getnameinfo",
 })
+_METADATA_EVENTS = frozenset({
+    "os.chmod", "os.chown", "os.utime", "os.chflags", "os.lchflags", "os.setxattr", "os.removexattr",
+})
 _PROCESS_EVENTS = frozenset({
     "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
     "os.startfile", "pty.spawn",
@@ -274,6 +325,13 @@ def _is_address_literal(host: Any) -> bool:
     return True
 
 
+def _is_network_family(family: Any) -> bool:
+    """Sockets that leave the process for a network (Unix sockets are judged where they connect)."""
+    import socket
+
+    return family != getattr(socket, "AF_UNIX", None)
+
+
 def _shown(path: Any) -> str:
     try:
         return repr(os.fsdecode(path))
@@ -281,10 +339,15 @@ def _shown(path: Any) -> str:
         return repr(path)
 
 
-def make_guard(write_roots: list[str], block_network: bool,
-               block_processes: bool) -> Callable[[str, tuple[Any, ...]], None]:
-    """The audit hook. It raises SandboxViolation for what the sandbox forbids and returns otherwise."""
+def make_guard(write_roots: list[str], block_network: bool, block_processes: bool,
+               block_metadata: bool = False) -> Callable[[str, tuple[Any, ...]], None]:
+    """The audit hook. It raises SandboxViolation for what the sandbox forbids and returns otherwise.
+
+    `block_metadata`: refuse permission, owner, time and attribute changes everywhere, with a readable
+    message, where the kernel filter refuses them anyway (it cannot tell the run folder from elsewhere).
+    """
     roots = [os.path.realpath(root) for root in write_roots]
+    own_pid = os.getpid()
     allowed_files = {os.path.realpath(os.devnull)}
 
     def inside(path: Any, dir_fd: Any = None) -> bool:
@@ -323,6 +386,8 @@ def make_guard(write_roots: list[str], block_network: bool,
             path, _mode, flags = args
             if isinstance(flags, int) and flags & _WRITE_FLAGS and not inside(path):
                 refuse(f"writing to {_shown(path)} (outside the working directory)")
+        elif block_metadata and event in _METADATA_EVENTS:
+            refuse(f"changing a file's permissions, owner, times or attributes ({event})")
         elif event in _PATH_EVENTS:
             for path_index, fd_index in _PATH_EVENTS[event]:
                 dir_fd = args[fd_index] if fd_index is not None and fd_index < len(args) else None
@@ -336,6 +401,10 @@ def make_guard(write_roots: list[str], block_network: bool,
             refuse(f"network access (looking up {args[0]!r})")
         elif block_processes and event in _PROCESS_EVENTS:
             refuse("starting another process")
+        elif block_processes and event in ("os.kill", "os.killpg") and args[0] not in (own_pid, 0):
+            refuse(f"sending a signal to another process ({args[0]})")
+        elif block_network and event == "socket.__new__" and _is_network_family(args[1]):
+            refuse(f"network access (a socket of family {args[1]!r})")
 
     return guard
 
@@ -412,24 +481,63 @@ class SetupFailed(Exception):
 _BYPASS = "code that uses ctypes or native extensions can get past it"
 
 
-def isolate_network(mode: str) -> dict[str, str]:
-    """Mode "auto": the namespace when the kernel allows it, else the guard; "namespace": required."""
-    if mode not in ("auto", "namespace"):
-        return {"by": "guard", "detail": f"Python audit hook only (by configuration); {_BYPASS}"}
-    isolated, note = enter_network_namespace()
-    if isolated:
-        return {"by": "kernel", "detail": "own network namespace: no interface but a loopback that is down; "
-                f"the guard also refuses Unix sockets on disk{note}"}
-    if mode == "namespace":
+def _seccomp_module() -> Any:
+    """The filter module beside this file. Started by path with -I, the child has no `app` package to
+    import from, so it is loaded by path; a frozen build calls `main` from inside the app, where the
+    package is there (and the import statement is what tells PyInstaller to collect it)."""
+    if __package__:
+        from app.tools import sandbox_seccomp
+
+        return sandbox_seccomp
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox_seccomp.py")
+    spec = importlib.util.spec_from_file_location("_ossian_sandbox_seccomp", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def enter_isolation(network: str) -> tuple[bool, dict[str, str]]:
+    """Namespaces first (they need a single-threaded process with nothing locked down yet).
+
+    Returns whether we are in namespaces of our own, and the network entry if they decided it. Mode
+    "auto": the namespace when the kernel allows it; "namespace": required; "guard": no network namespace
+    (a user + mount namespace is still tried, for the run folder's size cap).
+    """
+    wants_network = network in ("auto", "namespace")
+    entered, note = enter_namespaces(network=wants_network)
+    if not entered and network == "namespace":
         raise SetupFailed(f"network isolation was required but {note}")
-    return {"by": "guard", "detail": f"Python audit hook only ({note}); {_BYPASS}"}
+    if entered and wants_network:
+        return True, {"by": "kernel", "detail": "own network namespace: no interface but a loopback that "
+                      f"is down{note}"}
+    if not wants_network:
+        return entered, {"by": "guard", "detail": f"Python audit hook only (by configuration); {_BYPASS}"}
+    return entered, {"by": "guard", "detail": f"Python audit hook only ({note}); {_BYPASS}"}
 
 
-def confine_writes(mode: str, write_roots: list[str]) -> dict[str, str]:
+def cap_folder(entered: bool, run_root: str, folder_bytes: int, folders: list[str]) -> dict[str, str] | None:
+    """The run folder's total size, by the kernel where a mount namespace could be had (else the parent's
+    watchdog measures it, and this returns None)."""
+    why_not = "no mount namespace of our own"
+    if entered:
+        why_not = cap_run_folder(run_root, folder_bytes, folders)
+        if why_not is None:
+            return {"by": "kernel", "detail": f"the run folder is a {folder_bytes // _MiB} MiB filesystem of "
+                    f"its own (tmpfs in a private mount namespace), at most {RUN_FOLDER_INODES:,} files"}
+    for folder in folders:
+        os.makedirs(folder, exist_ok=True)
+    return None
+
+
+def confine_writes(mode: str, write_roots: list[str], block_network: bool) -> dict[str, str]:
     """Mode "auto": Landlock when the kernel has it, else the guard; "landlock": required."""
     abi, why_not = 0, "by configuration"
     if mode in ("auto", "landlock"):
-        abi, why_not = confine_writes_with_landlock(write_roots)
+        abi, why_not = confine_writes_with_landlock(write_roots, block_network)
     if why_not is None:
         return {"by": "kernel", "detail": f"Landlock (ABI {abi}): writes only under the run folder and to "
                 "/dev/null; reading is not restricted"}
@@ -437,6 +545,40 @@ def confine_writes(mode: str, write_roots: list[str]) -> dict[str, str]:
         raise SetupFailed(f"kernel write confinement was required but {why_not}")
     return {"by": "guard", "detail": f"Python audit hook only ({why_not}); {_BYPASS}; "
             "reading is not restricted"}
+
+
+def filter_syscalls(mode: str, protections: dict[str, dict[str, str]], *, block_processes: bool,
+                    block_sockets: bool, block_metadata: bool) -> None:
+    """The seccomp layer (mode "auto": where the kernel has it; "seccomp": required; "off": not used),
+    recorded in `protections` against each aspect it enforces."""
+    seccomp = _seccomp_module()
+    result = seccomp.FilterResult(False, "by configuration")
+    if mode in ("auto", "seccomp"):
+        result = seccomp.install_filter(os.getpid(), block_processes=block_processes,
+                                        block_sockets=block_sockets, block_metadata=block_metadata)
+    if not result.installed and mode == "seccomp":
+        raise SetupFailed(f"the system-call filter was required but {result.detail}")
+    kernel = result.installed
+    why = f"Python audit hook only ({result.detail}); {_BYPASS}"
+    if block_processes:
+        protections["processes"] = (
+            {"by": "kernel", "detail": f"no new programs or processes ({result.detail}: execve, fork and "
+             "clone without CLONE_THREAD refused; threads work); the guard explains refusals to Python code"}
+            if kernel else {"by": "guard", "detail": f"starting processes is refused ({why})"})
+        protections["signals"] = (
+            {"by": "kernel", "detail": "signals only to itself (seccomp), so not to the app or any other "
+             "process; no ptrace or reading other processes' memory"}
+            if kernel else {"by": "guard", "detail": f"signals only to itself ({why})"})
+    if block_sockets and kernel:
+        entry = protections.get("network", {})
+        protections["network"] = {"by": "kernel", "detail": "no sockets can be created (seccomp), so no "
+                                  "network and no Unix sockets on disk (D-Bus, Docker); socketpair stays"
+                                  + (f"; also {entry['detail']}" if entry.get("by") == "kernel" else "")}
+    if block_metadata:
+        protections["metadata"] = (
+            {"by": "kernel", "detail": "file permissions, owners, times and extended attributes cannot be "
+             "changed anywhere (seccomp; a filter cannot tell paths apart, so not in the run folder either)"}
+            if kernel else {"by": "guard", "detail": f"only inside the run folder ({why})"})
 
 
 def _unbuffered_output() -> None:
@@ -460,6 +602,8 @@ def main(argv: list[str]) -> int:
         memory, cpu = int(config["memory_bytes"]), int(config["cpu_seconds"])
         file_size = int(config["file_bytes"])
         block_processes = not bool(config["allow_subprocesses"])
+        folder_bytes, syscalls = int(config["folder_bytes"]), str(config["syscalls"])
+        folders = [str(folder) for folder in config["run_folders"]]
         code = _read_code()
     except (IndexError, KeyError, TypeError, ValueError, OSError) as exc:
         _write_status("error", {"message": f"the sandbox got a bad configuration: {exc!r}"})
@@ -468,17 +612,22 @@ def main(argv: list[str]) -> int:
     die_with_parent()
     protections = apply_limits(memory, cpu, file_size)
     try:
-        # The namespace first: it needs a single-threaded process with nothing locked down yet.
-        protections["network"] = isolate_network(network)
-        protections["writes"] = confine_writes(writes, write_roots)
+        entered, protections["network"] = enter_isolation(network)
+        folder = cap_folder(entered, write_roots[0], folder_bytes, folders)
+        if folder is not None:
+            protections["folder"] = folder
+        protections["writes"] = confine_writes(writes, write_roots, block_network=network != "guard")
         os.chdir(workdir)
+        filter_syscalls(syscalls, protections, block_processes=block_processes,
+                        block_sockets=network != "guard", block_metadata=writes != "guard")
     except (SetupFailed, OSError) as exc:
         _write_status("error", {"message": str(exc)})
         return EXIT_SETUP_FAILED
-    if block_processes:
-        protections["processes"] = {"by": "guard", "detail": "starting processes is refused (audit hook), "
-                                    "so no child can slip past the in-process guard"}
-    sys.addaudithook(make_guard(write_roots, block_network=True, block_processes=block_processes))
+    except Exception as exc:  # a bug here must still end as a setup failure, never run the code unguarded
+        _write_status("error", {"message": f"locking the sandbox down failed: {exc!r}"})
+        return EXIT_SETUP_FAILED
+    sys.addaudithook(make_guard(write_roots, block_network=True, block_processes=block_processes,
+                                block_metadata=protections.get("metadata", {}).get("by") == "kernel"))
     _write_status("ready", {"protections": protections, "pid": os.getpid()})
     return run_code(code)
 
