@@ -312,7 +312,24 @@ def ensure_installed(flavour: Flavour | None = None) -> Path:
 
 
 def command_run(env_dir: Path, args: list[str], flavour: Flavour | None = None) -> int:
+    if not args:  # the window, not a command-line subcommand: check what Qt will open from the system
+        problem = desktop_libraries().desktop_problem()
+        if problem is not None:
+            say(problem)
+            return 1
     return subprocess.call([str(venv_script(env_dir, "ossian")), *args])
+
+
+def desktop_libraries():
+    """installers/desktop_libraries.py, loaded by path (this script may itself be loaded by path)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ossian_desktop_libraries",
+                                                  ROOT / "installers" / "desktop_libraries.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look the module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def command_test(env_dir: Path, args: list[str], flavour: Flavour | None = None) -> int:
