@@ -31,6 +31,16 @@ def connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
     return conn
 
 
+def connect_read_only(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
+    """A connection that never writes the file nor its -wal (it still reads the -wal's commits).
+
+    Closing the last read-write connection checkpoints the -wal into the file; a read-only one leaves
+    both as they are, which is what looking at a possibly damaged file needs.
+    """
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=busy_timeout_s,
+                           isolation_level=None, check_same_thread=False)
+
+
 class ThreadConnections:
     """Hands each thread its own connection to one database file; closes them all at the end."""
 

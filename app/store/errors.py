@@ -51,7 +51,7 @@ class DatabaseUnavailable(StoreEnvironmentError):
 
 
 class DatabaseCorrupt(StoreEnvironmentError):
-    """Damage found while the store was open; the next start sets the file aside (see `opening`)."""
+    """Damage found while the store was open; the next start salvages the file (see `damaged_file`)."""
 
 
 class IncompatibleDatabase(StoreEnvironmentError):
@@ -101,8 +101,8 @@ def translate(exc: sqlite3.Error, path: Path) -> StoreError:
         )
     if code in CORRUPTION_CODES:
         return DatabaseCorrupt(
-            f"The conversation database {path} is damaged ({detail}). Restart Ossian: it will keep the "
-            "damaged file under another name and start a new database.",
+            f"The conversation database {path} is damaged ({detail}). Restart Ossian: it will save what "
+            "can still be read into a new database and keep the damaged file under another name.",
             path,
         )
     if code in (SQLITE_CANTOPEN, SQLITE_READONLY, SQLITE_IOERR, SQLITE_PERM, SQLITE_NOLFS):

@@ -1,10 +1,10 @@
-"""Opening the database file: health check, setting a damaged file aside, WAL, migrations, crash recovery.
+"""Opening the database file: health check, salvaging a damaged file, WAL, migrations, crash recovery.
 
-A damaged file is never overwritten and never deleted: it is renamed (with its -wal and -shm companions)
-to `<name>.corrupt-<UTC time>` and a new, empty database starts in its place; the `OpenReport` carries
-the sentence the UI shows. "Damaged" means what SQLite itself calls corruption (SQLITE_CORRUPT,
-SQLITE_NOTADB, or a failed integrity check); a locked file, a full disk or a read-only folder is the
-environment's problem and raises instead, leaving the file alone, as does a newer Ossian's database.
+A damaged file is salvaged into a new database and kept under another name (`damaged_file`); the
+`OpenReport` carries the sentence the UI shows: what was recovered, what was lost, where the damaged
+file is. "Damaged" means what SQLite itself calls corruption (SQLITE_CORRUPT, SQLITE_NOTADB, or a
+failed integrity check); a locked file, a full disk or a read-only folder is the environment's problem
+and raises instead, leaving the file alone, as does a newer Ossian's database.
 
 Every open reads the header and the schema, which finds a truncated or overwritten file at once. A full
 `PRAGMA integrity_check` reads the whole file (about 90 ms for 28 MB here, seconds for a long history),
@@ -19,34 +19,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sqlite3
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.store import migrations
-from app.store.connection import connect, read_snapshot, write_transaction
+from app.store.connection import connect, connect_read_only, read_snapshot, write_transaction
+from app.store.damaged_file import DamagedDatabase, replace_damaged
 from app.store.errors import DatabaseUnavailable, IncompatibleDatabase, is_corruption, translate
 
 log = logging.getLogger(__name__)
 
-COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
 CHECK_MARKER_SUFFIX = ".needs-check"
 INTERRUPTED_TOOL_CALL_ERROR = "Ossian stopped before this tool call finished."
-
-
-@dataclass(frozen=True)
-class DamagedDatabase:
-    """A database that could not be used and was set aside."""
-
-    moved_to: Path
-    reason: str
-
-    @property
-    def message(self) -> str:
-        return (f"Your conversation database was damaged ({self.reason}). It was saved as {self.moved_to} "
-                "and a new one was started.")
 
 
 @dataclass(frozen=True)
@@ -65,6 +50,11 @@ class OpenReport:
     def notices(self) -> tuple[str, ...]:
         return (self.damaged.message,) if self.damaged else ()
 
+    @property
+    def kept_file(self) -> Path | None:
+        """The damaged file set aside by this open, for the UI to point at; None on a normal start."""
+        return self.damaged.moved_to if self.damaged else None
+
 
 def open_database(path: Path, busy_timeout_s: float, now_ms: int) -> tuple[sqlite3.Connection, OpenReport]:
     """Open (creating or repairing as needed) and migrate; returns the connection and what happened."""
@@ -77,28 +67,27 @@ def open_database(path: Path, busy_timeout_s: float, now_ms: int) -> tuple[sqlit
     damaged = None
     marker = check_marker(path)
     conn, problem = _open_checked(path, busy_timeout_s, thorough=marker.exists())
-    if conn is None:
-        moved_to = set_aside(path, now_ms)
-        log.error("conversation database %s was damaged (%s); moved to %s", path, problem, moved_to)
-        damaged = DamagedDatabase(moved_to=moved_to, reason=problem)
-        conn = _connect(path, busy_timeout_s)
-    with contextlib.suppress(OSError):  # if it cannot go, the next start checks once more: harmless
-        marker.unlink(missing_ok=True)
-    try:
-        _check_compatible(conn, path)  # before anything is written: a newer Ossian's file stays as it is
-        journal_mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if journal_mode != "wal":
-            log.warning("the file system of %s cannot use WAL; journal mode is %s", path, journal_mode)
-        migrated_from = migrations.migrate(conn, now_ms)
-        message_ids, tool_call_ids = _mark_interrupted(conn)
-    except sqlite3.Error as exc:
-        conn.close()
-        if is_corruption(exc):
-            mark_for_check(path, str(exc))
-        raise translate(exc, path) from exc
-    except BaseException:
-        conn.close()
-        raise
+    while True:
+        if conn is None:
+            damaged = replace_damaged(path, problem, busy_timeout_s, now_ms)
+            conn = _connect(path, busy_timeout_s)
+        with contextlib.suppress(OSError):  # if it cannot go, the next start checks once more: harmless
+            marker.unlink(missing_ok=True)
+        try:
+            journal_mode, migrated_from, (message_ids, tool_call_ids) = _prepare(conn, path, now_ms)
+            break
+        except sqlite3.Error as exc:
+            conn.close()
+            if is_corruption(exc) and damaged is None:
+                # The quick check passed but the first reads met damage: salvage now, not next start.
+                conn, problem = None, str(exc)
+                continue
+            if is_corruption(exc):
+                mark_for_check(path, str(exc))
+            raise translate(exc, path) from exc
+        except BaseException:
+            conn.close()
+            raise
     if message_ids or tool_call_ids:
         log.warning("marked %d message(s) and %d tool call(s) as interrupted after an unclean exit",
                     len(message_ids), len(tool_call_ids))
@@ -112,6 +101,17 @@ def open_database(path: Path, busy_timeout_s: float, now_ms: int) -> tuple[sqlit
         interrupted_tool_call_ids=tool_call_ids,
     )
     return conn, report
+
+
+def _prepare(conn: sqlite3.Connection, path: Path,
+             now_ms: int) -> tuple[str, int, tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Compatibility, WAL, migrations, unfinished work: (journal mode, version before, interrupted)."""
+    _check_compatible(conn, path)  # before anything is written: a newer Ossian's file stays as it is
+    journal_mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if journal_mode != "wal":
+        log.warning("the file system of %s cannot use WAL; journal mode is %s", path, journal_mode)
+    migrated_from = migrations.migrate(conn, now_ms)
+    return journal_mode, migrated_from, _mark_interrupted(conn)
 
 
 def _connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
@@ -139,11 +139,14 @@ def _open_checked(path: Path, busy_timeout_s: float,
 
     Errors other than damage (locked, unreadable) are raised: they are no reason to set the file aside.
     """
+    checked, problem = _check_read_only(path, busy_timeout_s, thorough)
+    if problem is not None:
+        return None, problem
     conn = None
     try:
         conn = connect(path, busy_timeout_s)  # its PRAGMAs already read the header
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        problems = [row[0] for row in conn.execute("PRAGMA integrity_check(3)")] if thorough else ["ok"]
+        problems = _integrity_problems(conn) if thorough and not checked else ["ok"]
     except sqlite3.Error as exc:
         if conn is not None:
             conn.close()
@@ -156,25 +159,32 @@ def _open_checked(path: Path, busy_timeout_s: float,
     return conn, None
 
 
-def set_aside(path: Path, now_ms: int) -> Path:
-    """Rename the database and its companion files to an unused `.corrupt-<time>` name; never overwrite."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now_ms / 1000))
-    base = path.with_name(f"{path.name}.corrupt-{stamp}")
-    target, counter = base, 1
-    while any(Path(f"{target}{suffix}").exists() for suffix in ("", *COMPANION_SUFFIXES)):
-        counter += 1
-        target = base.with_name(f"{base.name}-{counter}")
+def _check_read_only(path: Path, busy_timeout_s: float, thorough: bool) -> tuple[bool, str | None]:
+    """(whether the check could run, what is wrong or None), on a read-only connection: closing a
+    read-write one would checkpoint the -wal into a damaged file before it is kept, changing it.
+
+    Where a read-only connection cannot look (no file yet, a lock, a hot rollback journal that only a
+    writer may roll back), the read-write connection of `_open_checked` checks as before.
+    """
+    if not path.exists():
+        return False, None
+    conn = None
     try:
-        os.rename(path, target)
-        for suffix in COMPANION_SUFFIXES:
-            companion = Path(f"{path}{suffix}")
-            if companion.exists():
-                os.rename(companion, f"{target}{suffix}")
-    except OSError as exc:
-        raise DatabaseUnavailable(
-            f"The conversation database {path} is damaged and could not be set aside ({exc}). Move it "
-            "elsewhere yourself, then start Ossian again.", path) from exc
-    return target
+        conn = connect_read_only(path, busy_timeout_s)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        problems = _integrity_problems(conn) if thorough else ["ok"]
+    except sqlite3.Error as exc:
+        return (True, str(exc)) if is_corruption(exc) else (False, None)
+    finally:
+        if conn is not None:
+            conn.close()
+    return True, None if problems == ["ok"] else "; ".join(problems)
+
+
+def _integrity_problems(conn: sqlite3.Connection) -> list[str]:
+    """SQLite's first few findings, one line each (without its "*** in database main ***" heading)."""
+    lines = [line for row in conn.execute("PRAGMA integrity_check(3)") for line in str(row[0]).splitlines()]
+    return [line for line in lines if not line.startswith("*** ")] or lines
 
 
 def _check_compatible(conn: sqlite3.Connection, path: Path) -> None:

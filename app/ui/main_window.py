@@ -12,12 +12,13 @@ the engine or the disk.
 
 from __future__ import annotations
 
+import html
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -93,7 +94,9 @@ class MainWindow(QMainWindow):
         self.banner = QLabel(self)
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
-        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                            | Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.banner.linkActivated.connect(self._open_banner_folder)
         self.banner.hide()
         self._banner_timer = QTimer(self, singleShot=True)
         self._banner_timer.timeout.connect(self.banner.hide)
@@ -121,8 +124,9 @@ class MainWindow(QMainWindow):
         self.controller.new_conversation()
         self._show_conversation_page()
         self._update_composer()
+        kept = workspace.store.report.kept_file  # a damaged database kept aside: its folder one click away
         for text in workspace.notices:
-            self.show_banner("warning", text, timeout_ms=0)
+            self.show_banner("warning", text, timeout_ms=0, folder=kept.parent if kept else None)
 
     # ------------------------------------------------------------------------------------- layout
 
@@ -532,8 +536,15 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------------------------- feedback
 
-    def show_banner(self, level: str, text: str, timeout_ms: int = 8000) -> None:
-        self.banner.setText(text)
+    def show_banner(self, level: str, text: str, timeout_ms: int = 8000, folder: Path | None = None) -> None:
+        """`text` as plain text; with `folder`, followed by a link that opens that folder."""
+        if folder is None:
+            self.banner.setTextFormat(Qt.TextFormat.PlainText)
+            self.banner.setText(text)
+        else:
+            self.banner.setTextFormat(Qt.TextFormat.RichText)
+            link = html.escape(QUrl.fromLocalFile(str(folder)).toString(), quote=True)
+            self.banner.setText(f'{html.escape(text)} <a href="{link}">Open the folder</a>')
         self.banner.setProperty("kind", level)
         self.banner.style().unpolish(self.banner)
         self.banner.style().polish(self.banner)
@@ -542,6 +553,12 @@ class MainWindow(QMainWindow):
             self._banner_timer.start(timeout_ms)
         else:
             self._banner_timer.stop()
+
+    def _open_banner_folder(self, link: str) -> None:
+        url = QUrl(link)
+        if not QDesktopServices.openUrl(url):
+            self.show_banner("warning", f"Could not open a file manager. The folder is {url.toLocalFile()}.",
+                             timeout_ms=0)
 
     # ----------------------------------------------------------------------------- drag and drop
 

@@ -1,4 +1,5 @@
-"""Opening a database file: damaged files are set aside (never overwritten), unfinished work is marked."""
+"""Opening a database file: damaged files are salvaged and kept (never overwritten), unfinished work is
+marked. tests/store/test_salvage.py covers what a salvage recovers from damage of each kind."""
 
 import hashlib
 import os
@@ -45,18 +46,20 @@ def test_garbage_file_is_set_aside_and_a_fresh_database_started(db_path: Path, c
     with open_store(db_path, clock=clock) as store:
         damaged = store.report.damaged
         assert damaged is not None
-        assert damaged.moved_to.name == "conversations.sqlite3.corrupt-20250805T132000Z"
+        assert damaged.moved_to.name == "conversations.damaged-20250805T132000Z.sqlite3"
         assert sha256(damaged.moved_to) == original  # kept byte for byte
         assert store.report.notices == (damaged.message,)
-        assert "was damaged (file is not a database)" in damaged.message
-        assert str(damaged.moved_to) in damaged.message and "a new one was started" in damaged.message
+        assert store.report.kept_file == damaged.moved_to
+        assert damaged.message == (
+            "Your conversation database was damaged (file is not a database). Nothing in it could be read, "
+            f"so a new, empty database was started. The damaged file is kept as {damaged.moved_to}.")
         conversation = store.create_conversation(title="Fresh start")
         assert [c.title for c in store.list_conversations()] == ["Fresh start"]
         assert conversation.id == 1
     assert integrity(db_path) == ("ok", "fts ok")
 
 
-def test_damage_found_while_reading_is_checked_and_set_aside_on_the_next_start(
+def test_damage_found_while_reading_is_checked_and_salvaged_on_the_next_start(
         db_path: Path, clock: Clock) -> None:
     make_history(db_path, clock)
     corrupt_table_page(db_path, "messages")
@@ -65,14 +68,17 @@ def test_damage_found_while_reading_is_checked_and_set_aside_on_the_next_start(
         # The quick checks at start-up read only the header and the schema: the file opens.
         assert store.report.damaged is None
         assert store.list_conversations()[0].title == "Conversation 2"
-        with pytest.raises(DatabaseCorrupt, match=r"is damaged.*Restart Ossian"):
+        with pytest.raises(DatabaseCorrupt, match=r"is damaged.*Restart Ossian: it will save what can"):
             store.list_messages(1)
     assert Path(f"{db_path}{CHECK_MARKER_SUFFIX}").exists()
     with open_store(db_path, clock=clock) as store:
         damaged = store.report.damaged
         assert damaged is not None
         assert sha256(damaged.moved_to) == corrupted
-        assert store.list_conversations() == []
+        # The messages' only page was their table's root: they are lost, the conversations are not.
+        assert [c.title for c in store.list_conversations()] == [f"Conversation {i}" for i in (2, 1, 0)]
+        assert store.list_messages(1) == []
+        assert "recovered 3 of 3 conversations and 0 of 9 messages" in damaged.message
     assert not Path(f"{db_path}{CHECK_MARKER_SUFFIX}").exists()
 
 
@@ -93,8 +99,9 @@ def test_set_aside_never_overwrites_an_earlier_one(db_path: Path, clock: Clock) 
         with open_store(db_path, clock=clock) as store:  # the clock stands still: same second each time
             assert store.report.damaged is not None
             moved.append(store.report.damaged.moved_to)
-    assert [path.name.rsplit(".", 1)[1] for path in moved] == [
-        "corrupt-20250805T132000Z", "corrupt-20250805T132000Z-2", "corrupt-20250805T132000Z-3"]
+    assert [path.name for path in moved] == [
+        "conversations.damaged-20250805T132000Z.sqlite3", "conversations.damaged-20250805T132000Z-2.sqlite3",
+        "conversations.damaged-20250805T132000Z-3.sqlite3"]
     assert [path.read_bytes()[:16] for path in moved] == [b"garbage number 0", b"garbage number 1",
                                                          b"garbage number 2"]
 
