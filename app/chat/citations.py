@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.store import Message
+from app.text_safety import shown_name
 from app.tools.document_browser import CITATION_RE
 
 BROWSER_PREFIX = "browser."
@@ -108,7 +109,10 @@ class CitationResolver:
         def replace(match: re.Match[str]) -> str:
             end = match["end"]
             label = self.label(int(match["cursor"]), int(match["start"]), int(end) if end else None)
-            return match[0] if label is None else marker.format(label=label.replace("】", "]"))
+            if label is None:
+                return match[0]
+            # A file name is outside text: its bidirectional controls are shown, never obeyed.
+            return marker.format(label=shown_name(label).replace("】", "]"))
 
         return CITATION_RE.sub(replace, text) if "【" in text else text
 

@@ -45,6 +45,7 @@ from app.planner import (
 )
 from app.settings import Settings, load_settings, save_settings
 from app.store import Attachment, Conversation, Store, open_store
+from app.text_safety import shown_name
 from app.tools import ToolSelection, ToolSession
 
 log = logging.getLogger(__name__)
@@ -333,8 +334,8 @@ class Workspace:
 
 
 def model_name(path: Path, library: Library) -> str:
-    """The library's name for the file, or its file name."""
+    """The library's name for the file, or its file name (shown: its bidirectional controls visible)."""
     for model in library.list():
         if model.path == path:
             return model.name
-    return path.name
+    return shown_name(path.name)

@@ -20,6 +20,7 @@ from app.models.errors import FileSelectionError, NotUsable, UnknownModel
 from app.models.humanize import format_bytes
 from app.models.library import PARTIAL_SUFFIX, slug
 from app.models.naming import FileGroup, group_gguf_files, is_gguf, missing_parts, quantization_from_name
+from app.text_safety import shown_name
 
 if TYPE_CHECKING:  # the listing comes from the hub module, which loads huggingface_hub
     from app.models.hub import RepoListing
@@ -60,7 +61,8 @@ class DownloadRequest:
 
     @property
     def display_name(self) -> str:
-        return self.name or (f"{self.repo} ({', '.join(self.files)})" if self.files else self.repo)
+        name = self.name or (f"{self.repo} ({', '.join(self.files)})" if self.files else self.repo)
+        return shown_name(name)
 
     def to_json(self) -> dict[str, Any]:
         return {"repo": self.repo, "files": list(self.files), "revision": self.revision, "name": self.name,
@@ -147,7 +149,9 @@ def plan_download(listing: RepoListing, request: DownloadRequest, models_dir: Pa
     folder = repo_folder(models_dir, request.repo)
     files = tuple(PlannedFile(path, by_path[path].size, by_path[path].sha256, by_path[path].blob_id,
                               folder / _safe_relative(path, request.repo)) for path in group.parts)
-    return DownloadPlan(request.repo, listing.commit, request.name or group.stem,
+    # The name is shown in every download row and becomes the library's name: a Hub file name is outside
+    # text, so its bidirectional controls are made visible.
+    return DownloadPlan(request.repo, listing.commit, shown_name(request.name or group.stem),
                         quantization_from_name(group.first), files)
 
 

@@ -9,6 +9,10 @@ Listing reads only the index and file sizes (no GGUF parsing, no network), so it
 start-up. `.gguf` files that someone put into the models folder by hand are listed too, as
 unverified. Removing a model deletes its files only when they live in the models folder; a model
 imported in place (a file elsewhere on disk) is only forgotten, never deleted.
+
+A model's name is made from outside text (a Hub file name, a GGUF header, a file someone dropped in),
+so its bidirectional controls are made visible (`app.text_safety`) whenever a model is added or listed:
+no window or command shows a right-to-left override's reordering as the name.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any, Literal
 
 from app.models.errors import ModelsError, UnknownModel
 from app.models.naming import FileGroup, group_gguf_files, missing_parts, model_stem, quantization_from_name
+from app.text_safety import shown_name
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +117,8 @@ class Library:
 
     def add(self, model: InstalledModel) -> InstalledModel:
         """Record a model (replacing one with the same id)."""
-        model = replace(model, added_at=model.added_at or time.time(), missing=())
+        model = replace(model, name=shown_name(model.name), added_at=model.added_at or time.time(),
+                        missing=())
         with self._lock:
             models = [m for m in self._read() if m.id != model.id]
             models.append(model)
@@ -209,7 +215,7 @@ class Library:
         if source not in ("hub", "import", "folder"):
             raise ValueError(f"unknown source {source!r}")
         return InstalledModel(
-            id=str(item["id"]), name=str(item["name"]), quantization=item.get("quantization"),
+            id=str(item["id"]), name=shown_name(str(item["name"])), quantization=item.get("quantization"),
             size=int(item["size"]), parts=parts, verified=bool(item.get("verified", False)), source=source,
             repo=item.get("repo"), commit=item.get("commit"), catalog_id=item.get("catalog_id"),
             sha256=tuple(item.get("sha256") or ()), added_at=float(item.get("added_at") or 0.0),
@@ -237,7 +243,7 @@ class Library:
             parts = tuple(self.models_dir / p for p in group.parts)
             size = sum(p.stat().st_size for p in parts if p.is_file())
             models.append(InstalledModel(
-                id=f"folder--{slug(group.first.removesuffix('.gguf'))}", name=group.stem,
+                id=f"folder--{slug(group.first.removesuffix('.gguf'))}", name=shown_name(group.stem),
                 quantization=quantization_from_name(group.first), size=size, parts=parts, verified=False,
                 source="folder", missing=self._absent_parts(group.first, group.expected_parts, parts),
             ))

@@ -15,6 +15,7 @@ from typing import Literal
 from app.chat.attachments import PreparedDocument
 from app.documents import ExtractionProgress, format_bytes
 from app.store import AttachmentMode
+from app.text_safety import shown_name
 from app.ui.composer import ChipView
 
 PendingState = Literal["waiting", "working", "ready", "error"]
@@ -35,7 +36,8 @@ class Pending:
 
     @property
     def name(self) -> str:
-        return self.path.name
+        """The file's name as shown: an override character in it is made visible, not obeyed."""
+        return shown_name(self.path.name)
 
 
 
@@ -61,7 +63,7 @@ def chip_view(pending: Pending) -> ChipView:
         detail += f" · {len(document.warnings)} warning{'s' if len(document.warnings) != 1 else ''}"
     if prepared.reused:
         detail += " · also earlier in this chat"
-    tooltip = "\n".join([f"{document.name} ({document.type_label})", *notes])
+    tooltip = "\n".join([f"{shown_name(document.name)} ({document.type_label})", *notes])
     return ChipView(pending.key, pending.name, detail, "ready", tooltip=tooltip, mode=pending.mode)
 
 

@@ -40,6 +40,7 @@ from app.chat.workspace import LoadedModel, Workspace
 from app.models import format_bytes
 from app.planner import LoadFailed, ModelFileError
 from app.store import StoreError
+from app.text_safety import has_bidi_controls, json_text_without_bidi, shown_name
 from app.ui.attachments import AttachmentController
 from app.ui.bridge import EventBridge, run_in_background
 from app.ui.chat_controller import ChatController
@@ -381,11 +382,13 @@ class MainWindow(QMainWindow):
         try:
             if self._search:
                 hits = self.workspace.store.search(self._search, limit=200)
-                rows = [SidebarRow(h.conversation_id, h.title.text,
+                rows = [SidebarRow(h.conversation_id, shown_name(h.title.text),
                                    h.snippet.text if h.snippet else relative_time(h.updated_at))
                         for h in hits]
             else:
-                rows = [SidebarRow(c.id, c.title, relative_time(c.updated_at))
+                # A title is outside text (the first message, a rename, an import): its bidirectional
+                # controls are shown as tags, never obeyed.
+                rows = [SidebarRow(c.id, shown_name(c.title), relative_time(c.updated_at))
                         for c in self.workspace.store.list_conversations()]
         except StoreError as exc:
             self.show_banner("error", str(exc))
@@ -444,14 +447,26 @@ class MainWindow(QMainWindow):
         """The conversation as the sidebar's export `kind` (see sidebar.EXPORT_CHOICES) writes it."""
         store = self.workspace.store
         if kind == "json":
-            return store.export_json(conversation_id)
+            # The same data for any JSON reader (an import gets the names back exactly), and nothing in
+            # the file that reorders what an editor shows.
+            return json_text_without_bidi(store.export_json(conversation_id))
         whole = kind == "markdown"  # "markdown-answers" leaves reasoning and tool calls out
-        return store.export_markdown(conversation_id, include_reasoning=whole, include_tool_calls=whole,
+        text = store.export_markdown(conversation_id, include_reasoning=whole, include_tool_calls=whole,
                                      shown_texts=named_answer_texts)
+        # The store writes names as stored; the names in a Markdown export are made safe here, by the
+        # one who asked for it (the title, the model, the attached files' names).
+        conversation = store.get_conversation(conversation_id)
+        names = [conversation.title, conversation.model or "",
+                 *(a.file_name for a in store.list_attachments(conversation_id))]
+        for name in sorted({n for n in names if has_bidi_controls(n)}, key=len, reverse=True):
+            text = text.replace(name, shown_name(name))
+        return text
 
     def _export(self, conversation_id: int, kind: str) -> None:
         title = self.workspace.store.get_conversation(conversation_id).title
         suffix, label = (".json", "JSON (*.json)") if kind == "json" else (".md", "Markdown (*.md)")
+        # Letters, digits, spaces, '-' and '_' only: path separators and bidirectional controls (an
+        # override would make "invoice\u202efdp" look like another name) become '_'.
         safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in title).strip() or "conversation"
         suggested = str(Path.home() / f"{safe}{suffix}")
         path, _ = QFileDialog.getSaveFileName(self, "Export conversation", suggested, label)

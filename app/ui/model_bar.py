@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.text_safety import shown_name
 from app.ui.theme import Theme
 
 ModelState = Literal["none", "unloaded", "loading", "loaded", "failed"]
@@ -145,7 +146,8 @@ class ModelBar(QWidget):
         self.picker.clear()
         for choice in choices:
             self.picker.addItem(choice.name, choice.path)
-            self.picker.setItemData(self.picker.count() - 1, f"{choice.detail}\n{choice.path}",
+            # The path as shown: a file name's bidirectional controls made visible, never obeyed.
+            self.picker.setItemData(self.picker.count() - 1, f"{choice.detail}\n{shown_name(choice.path)}",
                                     Qt.ItemDataRole.ToolTipRole)
         if keep is not None:
             index = self.picker.findData(keep)

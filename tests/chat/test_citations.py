@@ -119,3 +119,11 @@ def test_a_markdown_export_names_the_citations_the_view_names(browser, tmp_path)
     assert "In Oslo [report.pdf, p. 2], see 【8†L1】." in named
     assert "In Oslo 【1†L5】, see 【8†L1】." in raw
     assert named.count("L5: The warehouse in Oslo flooded in March.") == 1  # the tool result, unchanged
+
+
+def test_a_file_name_with_an_override_is_shown_with_it_visible() -> None:
+    # Issue "Hostile input", item 10: "invoice\u202efdp.exe" must not read as "invoiceexe.pdf" in a tag.
+    resolver = CitationResolver()
+    body = " (2 lines)\n**viewing lines [1 - 2] of 2**\n\nL1: a\nL2: b"
+    resolver.add_tool_output("browser.open", "[0] invoice\u202efdp.exe.txt" + body)
+    assert resolver.display("Pay it 【0†L2】.") == "Pay it 【†invoice[U+202E]fdp.exe.txt, L2】."

@@ -107,3 +107,23 @@ def test_a_damaged_index_falls_back_to_the_files_on_disk(tmp_path: Path) -> None
 def test_listing_an_absent_models_folder_creates_nothing(tmp_path: Path) -> None:
     assert Library(tmp_path / "models").list() == []
     assert not (tmp_path / "models").exists()
+
+
+def test_names_with_bidi_controls_are_listed_with_them_visible(tmp_path: Path) -> None:
+    # Issue "Hostile input", item 10: a name reordered by an override would read as another name.
+    shutil.copy(tiny_gpt_oss_model(), tmp_path / "gpt-oss-\u202e02b.gguf")  # a file someone dropped in
+    library = Library(tmp_path)
+    library.add(InstalledModel(
+        id="import--x", name="invoice\u202efdp", quantization=None, size=1,
+        parts=(tmp_path / "gpt-oss-\u202e02b.gguf",), verified=False, source="import"))
+    index = json.loads((tmp_path / "library.json").read_text())
+    index["models"].append({**index["models"][0], "id": "older", "name": "older\u2067entry\u2069"})
+    (tmp_path / "library.json").write_text(json.dumps(index))  # written by an older Ossian
+
+    names = {m.name for m in Library(tmp_path).list()}
+
+    assert names == {"invoice[U+202E]fdp", "older[U+2067]entry[U+2069]"}
+    model = Library(tmp_path).get("import--x")
+    assert model.path.name == "gpt-oss-\u202e02b.gguf"  # the file itself is found as it is named
+    (tmp_path / "library.json").unlink()
+    assert [m.name for m in Library(tmp_path).list()] == ["gpt-oss-[U+202E]02b"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from app.text_safety import shown_name
 from app.ui.messages.context import RenderContext
 from app.ui.messages.icons import icon
 from app.ui.render.formatting import format_size, format_tokens
@@ -51,7 +52,8 @@ class AttachmentChip(QFrame):
         file_icon.setPixmap(icon("file", theme.palette.text_muted, theme.px(1.4)).pixmap(theme.px(1.4)))
         texts = QVBoxLayout()
         texts.setSpacing(0)
-        name = data.name if len(data.name) <= MAX_NAME_CHARS else data.name[: MAX_NAME_CHARS - 1] + "…"
+        shown = shown_name(data.name)  # a stored file name is outside text: its bidi controls made visible
+        name = shown if len(shown) <= MAX_NAME_CHARS else shown[: MAX_NAME_CHARS - 1] + "…"
         self.name_label = QLabel(name, self)
         self.name_label.setObjectName("chipName")
         self.name_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -61,4 +63,4 @@ class AttachmentChip(QFrame):
         texts.addWidget(self.detail_label)
         row.addWidget(file_icon)
         row.addLayout(texts)
-        self.setToolTip(data.name)
+        self.setToolTip(shown)

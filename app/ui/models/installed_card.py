@@ -13,6 +13,7 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.models import InstalledModel, format_bytes
+from app.text_safety import shown_name
 from app.ui.models.parts import Badge, button, set_property, text_label
 from app.ui.models.presenting import installed_detail
 from app.ui.theme import Theme
@@ -81,7 +82,8 @@ class InstalledModelCard(QFrame):
         if loaded:
             self.loaded_badge.set_badge("Loaded", "accent", "This model is loaded in the chat now.")
         self.detail = text_label(installed_detail(model), "rowDetail", self)
-        self.path = ElidedLabel(str(model.path), "rowPath", self)
+        # A file name's bidirectional controls are shown as tags, not obeyed.
+        self.path = ElidedLabel(shown_name(str(model.path)), "rowPath", self)
         self.status = text_label("", "rowStatus", self, selectable=True)
         self.status.hide()
         if not model.available:
@@ -106,7 +108,8 @@ class InstalledModelCard(QFrame):
             question = f"Delete {model.name} from disk? This frees {format_bytes(model.size)}."
             action = "Delete"
         else:
-            question = f"Remove {model.name} from the library? The file stays at {model.path}."
+            where = shown_name(str(model.path))
+            question = f"Remove {model.name} from the library? The file stays at {where}."
             action = "Remove"
         self.confirm_text = text_label(question, "rowStatus", self.confirm)
         set_property(self.confirm_text, "tone", "danger")

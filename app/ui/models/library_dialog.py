@@ -22,6 +22,7 @@ from PySide6.QtGui import QDesktopServices, QShowEvent
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QTabWidget, QVBoxLayout, QWidget
 
 from app.models import Catalog, DownloadRequest, InstalledModel, ModelsError, load_catalog
+from app.text_safety import shown_name
 from app.ui.bridge import run_in_background
 from app.ui.models.advice import Advice, gather_advice
 from app.ui.models.download_row import DownloadRow
@@ -213,7 +214,7 @@ class ModelLibraryDialog(QDialog):
         if card.deletes_files:
             text = f"Removed {model.name} and deleted its files."
         else:
-            text = f"Removed {model.name} from the library. Its file stays at {model.path}."
+            text = f"Removed {model.name} from the library. Its file stays at {shown_name(str(model.path))}."
         self.installed_notice.set_message(text, "success")
         self.refresh()
         self.modelsChanged.emit()
