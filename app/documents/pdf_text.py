@@ -3,6 +3,9 @@
 Every pypdf failure is mapped to a DocumentError here: a file pypdf cannot open is `corrupt`, one it
 cannot decrypt without a password is `encrypted`, and one whose pages hold no text (scanned images) is
 `no_text`. A single unreadable or empty page is a warning, not a failure: the rest is still useful.
+A PDF of more than `MAX_PDF_PAGES` pages is `too_large`, and says how many pages it has: the count its
+page tree declares is read before the tree is walked (walking 100,000 pages takes pypdf many seconds,
+and pypdf itself gives up at 100,000 entries, which must not read as a damaged file).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import logging
 import re
 
 import pypdf
+import pypdf.errors
 from pypdf import PasswordType
 from pypdf.errors import DependencyError, FileNotDecryptedError
 
@@ -20,6 +24,14 @@ from app.documents.progress import Reporter
 from app.documents.text_decode import normalize_text
 
 log = logging.getLogger(__name__)
+
+# Every page is extracted (pypdf takes milliseconds each) and its text kept with the conversation; a
+# long manual has a few thousand pages.
+MAX_PDF_PAGES = 10_000
+PAGE_LIMIT_REASON = "every page's text is extracted and kept with the conversation"
+# pypdf's own bound on a page tree (pypdf 5 and later): reaching it means "far too many pages".
+_PAGE_TREE_LIMIT: tuple[type[Exception], ...] = tuple(
+    error for error in (getattr(pypdf.errors, "LimitReachedError", None),) if isinstance(error, type))
 
 NO_TEXT_MESSAGE = "No text found; OCR is not supported. (Scanned PDF? Attach a version with a text layer.)"
 _LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
@@ -31,10 +43,18 @@ _BLANK_RUN_RE = re.compile(r"\n{3,}")
 def extract_pdf_pages(data: bytes, name: str, reporter: Reporter) -> tuple[list[str], list[str]]:
     """(page texts in page order, warnings)."""
     reader = _open(data, name)
+    declared = _declared_page_count(reader)
+    if declared is not None and declared > MAX_PDF_PAGES:
+        raise _too_many_pages(f"has {declared:,} pages")
     try:
         total = len(reader.pages)
+    except _PAGE_TREE_LIMIT as exc:
+        log.warning("%s: pypdf stopped walking its page tree: %r", name, exc)
+        raise _too_many_pages("has more than 100,000 pages") from exc
     except Exception as exc:  # pypdf raises many types on a broken page tree
         raise _corrupt(name, exc) from exc
+    if total > MAX_PDF_PAGES:
+        raise _too_many_pages(f"has {total:,} pages")
     if total == 0:
         raise DocumentError("no_text", "The PDF has no pages.")
     texts: list[str] = []
@@ -89,6 +109,23 @@ def _open(data: bytes, name: str) -> pypdf.PdfReader:
         if opened == PasswordType.NOT_DECRYPTED:
             raise _encrypted()
     return reader
+
+
+def _declared_page_count(reader: pypdf.PdfReader) -> int | None:
+    """The /Count of the root of the page tree (cheap: no page is visited); None when it is unusable."""
+    try:
+        count = reader.root_object["/Pages"]["/Count"]  # type: ignore[index]
+    except Exception:  # a broken tree: walking it says what is wrong
+        return None
+    return int(count) if isinstance(count, int) and count >= 0 else None
+
+
+def _too_many_pages(has: str) -> DocumentError:
+    return DocumentError(
+        "too_large",
+        f"This PDF {has}; Ossian reads PDFs of up to {MAX_PDF_PAGES:,} pages, because {PAGE_LIMIT_REASON}. "
+        "Split it into smaller PDFs (by chapter, say) and attach the parts you need.",
+    )
 
 
 def _encrypted() -> DocumentError:

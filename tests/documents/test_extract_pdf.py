@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import time
 
 import pytest
 from fpdf.enums import EncryptionMethod
 
 from app.documents import DocumentError, ExtractionCancelled, extract
+from app.documents.pdf_text import MAX_PDF_PAGES
 from app.documents.reading import MIB, SizeLimits
 from tests.fixtures.documents import PdfPage, prose_lines, write_pdf, write_sparse_file
 
@@ -167,3 +170,62 @@ def test_limits_can_be_tightened(tmp_path):
     with pytest.raises(DocumentError) as caught:
         extract(path, limits=SizeLimits(max_text_chars=50))
     assert caught.value.kind == "too_large"
+
+
+def page_tree_pdf(pages: int, count: int | None = None, fanout: int = 100) -> bytes:
+    """A valid PDF of `pages` blank pages in a two-level page tree, as long books are built; `count` is
+    what the root says (a lie, when given). Written by hand: about 100 bytes a page, 0.3 s for 100,000."""
+    out = io.BytesIO(b"%PDF-1.4\n")
+    out.seek(0, io.SEEK_END)
+    offsets: dict[int, int] = {}
+
+    def write(number: int, body: bytes) -> None:
+        offsets[number] = out.tell()
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+
+    next_number = 3  # 1: the catalog, 2: the root of the page tree
+    middles = []
+    for first in range(0, pages, fanout):
+        middle, kids = next_number, range(next_number + 1, next_number + 1 + min(fanout, pages - first))
+        next_number = kids.stop
+        for kid in kids:
+            write(kid, b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] >>" % middle)
+        write(middle, b"<< /Type /Pages /Parent 2 0 R /Count %d /Kids [%s] >>"
+              % (len(kids), b" ".join(b"%d 0 R" % kid for kid in kids)))
+        middles.append(middle)
+    write(2, b"<< /Type /Pages /Count %d /Kids [%s] >>"
+          % (pages if count is None else count, b" ".join(b"%d 0 R" % m for m in middles)))
+    write(1, b"<< /Type /Catalog /Pages 2 0 R >>")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % next_number)
+    out.write(b"".join(b"%010d 00000 n \n" % offsets[n] for n in range(1, next_number)))
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (next_number, xref))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("pages", "count", "fanout", "said"), [
+    (100_000, None, 100, "has 100,000 pages"),  # pypdf itself stops at 100,000 page-tree entries
+    (1, 100_000, 100, "has 100,000 pages"),  # what the page tree says is enough to refuse
+    # a page tree that understates its size, in one flat list (walking a deep one costs 20 s)
+    (100_001, 7, 100_001, "has more than 100,000 pages"),
+])
+def test_a_pdf_with_too_many_pages_says_so_instead_of_damaged(tmp_path, pages, count, fanout, said):
+    path = tmp_path / "archive.pdf"
+    path.write_bytes(page_tree_pdf(pages, count, fanout))
+    started = time.perf_counter()
+    with pytest.raises(DocumentError) as caught:
+        extract(path)
+    error = caught.value
+    assert error.kind == "too_large", error
+    assert f"This PDF {said}; Ossian reads PDFs of up to {MAX_PDF_PAGES:,} pages" in error.message
+    assert "Split it" in error.message and "Damaged" not in error.message
+    if count is not None and count > MAX_PDF_PAGES:
+        assert time.perf_counter() - started < 2  # refused before walking the page tree
+
+
+def test_a_long_pdf_within_the_bound_is_read(tmp_path):
+    path = tmp_path / "blank.pdf"
+    path.write_bytes(page_tree_pdf(250))
+    with pytest.raises(DocumentError) as caught:  # blank pages: it opens, and has no text
+        extract(path)
+    assert caught.value.kind == "no_text"
