@@ -165,7 +165,7 @@ class TurnRunner:
             continue_message = None
             if step.error is not None:
                 status: TurnStatus = "interrupted" if (step.produced_text or totals.steps > 1) else "failed"
-                return self._finish(status, totals, step.error.message)
+                return self._finish(status, totals, self._error_text(step.error))
             assert step.done is not None
             if step.done.reason == "cancelled" or self._stop.is_set():
                 return self._finish("stopped", totals)
@@ -322,6 +322,13 @@ class TurnRunner:
         harmony_messages = [prompt.to_harmony(m) for m in messages if m.role != "user"]
         answer = harmony.turn_answer(harmony_messages)
         return "complete" if answer is not None and not answer.flagged else "no_final"
+
+    def _error_text(self, error: EngineError) -> str:
+        if error.kind == "crashed" and not self._store_failed:
+            # The engine cannot know what became of the conversation; here it is known: every message was
+            # written as it formed, and the one cut off was closed as interrupted.
+            return f"{error.message} Your conversation is saved up to here."
+        return error.message
 
     def _finish(self, status: TurnStatus, totals: _Totals, message: str = "") -> TurnFinished:
         stats = totals.stats()

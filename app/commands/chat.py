@@ -100,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             info = engine.load(plan.load).result()
         except EngineFailure as exc:
-            raise CommandError(exc.error.message) from None
+            # Say what happened to this command: nothing was asked, and it keeps no conversation.
+            raise CommandError(f"{exc.error.message} The question was not asked.") from None
         printer = AnswerPrinter(sys.stdout, sys.stderr if args.show_reasoning else None)
         parser = StreamParser(info.special_ids)
         generation = engine.generate(request)

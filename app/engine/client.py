@@ -329,9 +329,14 @@ class WorkerEngine(Engine):
                 with self._lock:  # a plan whose load kills the worker is not loaded again by itself
                     if self._plan == pending.plan:
                         self._plan, self._model, self._reload_needed = None, None, False
-                pending.fail(EngineError(error.kind, f"{error.message} It happened while loading "
-                                                     f"{os.path.basename(pending.plan.model_path)}.",
-                                         error.detail))
+                name = os.path.basename(pending.plan.model_path)
+                if process is None:  # closed, not dead
+                    pending.fail(EngineError(error.kind, f"{error.message} {name} was not loaded.",
+                                             error.detail))
+                else:
+                    pending.fail(EngineError(error.kind, "The engine process stopped unexpectedly while "
+                                                         f"loading {name} ({process.death_cause()}), so no "
+                                                         "model is loaded.", error.detail))
             else:
                 pending.fail(error)
 
@@ -529,6 +534,14 @@ class _WorkerProcess:
             self._popen.wait(timeout)
 
     def death_error(self) -> EngineError:
+        # Nothing here about the user's conversation: the engine knows none (the chat room says what
+        # of it was saved; a command line question has none).
+        return EngineError("crashed", f"The engine process stopped unexpectedly ({self.death_cause()}). "
+                                      "The next request starts it again.",
+                           detail="\n".join(self._stderr_lines()[-20:]))
+
+    def death_cause(self) -> str:
+        """How the process ended, and what llama.cpp said last: 'it was stopped by signal SIGKILL'."""
         code = self._popen.poll() if getattr(self, "_popen", None) is not None else None
         if code is not None and code < 0:
             try:
@@ -539,14 +552,12 @@ class _WorkerProcess:
             how = f"it exited with status {code}"
         else:
             how = "it stopped answering"
-        last = [line for line in self.stderr_tail if line.strip()]
-        said = next((line for line in reversed(last)
+        said = next((line for line in reversed(self._stderr_lines())
                      if any(word in line.lower() for word in ("error", "assert", "abort", "fatal"))), "")
-        return EngineError(
-            "crashed",
-            f"The engine process stopped unexpectedly ({how}{'; llama.cpp said: ' + said if said else ''}). "
-            "Your conversation is safe; the next request starts the engine again.",
-            detail="\n".join(last[-20:]))
+        return f"{how}; llama.cpp said: {said}" if said else how
+
+    def _stderr_lines(self) -> list[str]:
+        return [line for line in self.stderr_tail if line.strip()]
 
     def _read_events(self) -> None:
         stream = self._popen.stdout

@@ -244,7 +244,8 @@ def test_a_killed_engine_interrupts_the_turn_and_the_next_one_works(tiny_model_p
         os.kill(engine.worker_pid, signal.SIGKILL)
         finished = recorder.finished()
         assert finished.status == "interrupted"
-        assert finished.message
+        assert "stopped unexpectedly" in finished.message
+        assert "Your conversation is saved up to here." in finished.message  # said here, not by the engine
         messages = store.list_messages(session.conversation_id)
         assert messages[0].content == "hello" and messages[0].status == "complete"
         assert messages[-1].status == "interrupted" and messages[-1].content

@@ -88,3 +88,30 @@ def test_usage_errors_exit_2(tiny_model_path: Path) -> None:
     assert done.returncode == 2 and "--max-tokens" in done.stderr
     done = ossian(*chat(tiny_model_path, " "))
     assert done.returncode == 2 and "prompt is empty" in done.stderr
+
+
+# A worker that greets in the protocol, then dies (SIGKILL, as the OOM killer does) on the Load request.
+DIES_ON_LOAD = """
+import os, signal, sys
+from app.engine.protocol import PROTOCOL_VERSION, MessageWriter, Ready, read_message
+MessageWriter(sys.stdout.buffer).write(Ready(PROTOCOL_VERSION, os.getpid()))
+read_message(sys.stdin.buffer)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_load_that_kills_the_engine_says_what_happened_not_that_a_conversation_is_safe(
+        tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import app.commands.chat as chat_command
+    from app.cli import main
+    from app.engine.client import WorkerEngine
+
+    monkeypatch.setattr(chat_command, "WorkerEngine",
+                        lambda: WorkerEngine(command=[sys.executable, "-c", DIES_ON_LOAD]))
+    code = main(chat(tiny_model_path, "hello"))
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "conversation" not in err.lower()
+    assert (f"The engine process stopped unexpectedly while loading {tiny_model_path.name} (it was stopped "
+            "by signal SIGKILL), so no model is loaded. The question was not asked." in err)
