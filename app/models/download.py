@@ -17,9 +17,13 @@ What a download guarantees:
 - the Hub's file list decides the files, sizes and hashes; all parts of a split model are one download;
 - the free disk space is checked before the first byte;
 - bytes land in `<name>.gguf.partial` files and every file is checked against the Hub's SHA-256 (hashed
-  while it arrives); a mismatch deletes that file and says so; only when every part passed (and the
-  planner's header check agrees it is a gpt-oss model) are the files renamed to `.gguf` and added to
-  the library, so nothing incomplete ever looks complete;
+  while it arrives); a mismatch deletes that file and says so; only when every part passed and the
+  planner's header check (run on the files in a hidden `.ossian-checking` folder, where no listing sees
+  them) agrees it is a gpt-oss model are the files renamed to `.gguf` and added to the library, so
+  nothing incomplete or refused ever looks installed;
+- files that match their hash but whose header is refused are deleted, and the refusal is remembered
+  with the download: retrying asks the Hub again and refuses those same bytes without fetching them
+  (a fixed upload, with other hashes, is downloaded);
 - pause, a broken connection, or closing the app keep what arrived; resuming continues from the first
   missing byte (a record in `.downloads/` makes an interrupted download show as resumable next start);
 - cancel deletes the partial files and the record.
@@ -47,7 +51,7 @@ from app.models.gguf_check import inspect_model
 from app.models.humanize import format_bytes
 from app.models.library import InstalledModel, Library, hub_model_id
 from app.models.rate import RateMeter
-from app.models.records import DownloadRecord, RecordState, RecordStore
+from app.models.records import DownloadRecord, RecordState, RecordStore, rejection_key
 from app.models.transfer import RunningDigest, fetch_file
 
 if TYPE_CHECKING:  # the client comes from HubAccess; importing it here would load huggingface_hub
@@ -56,6 +60,12 @@ if TYPE_CHECKING:  # the client comes from HubAccess; importing it here would lo
 log = logging.getLogger(__name__)
 
 DISK_MARGIN = 128 * 1024 * 1024  # room left over for the filesystem and the app's own small files
+# Where finished files wait while their header is read: a dot-folder, which the library never lists.
+CHECK_DIR = ".ossian-checking"
+# The header check's problems that belong to the bytes themselves (a newer Ossian reads an "unsupported"
+# file, so that one is not remembered).
+HEADER_PROBLEMS = frozenset({"damaged", "truncated", "not_gguf", "missing_parts"})
+REMEMBERED_PROBLEMS = HEADER_PROBLEMS | {"wrong_architecture"}
 
 
 class DownloadState(StrEnum):
@@ -379,12 +389,14 @@ class DownloadManager:
             self._set(job, DownloadState.DOWNLOADING, "Asking the Hub for the file list.")
             listing = client.list_repo(record.request.repo, record.request.revision)
             plan = plan_download(listing, record.request, self.models_dir)
+            self._refuse_if_rejected(record, plan)
             with self._lock:
                 record.plan = plan
                 self._records.save(record)
             if self._already_installed(job, plan):
                 return
         plan = record.plan
+        _unstage(plan)
         self._check_stop(job)
         self._check_disk(plan, record)
         for index, planned in enumerate(plan.files, start=1):
@@ -497,16 +509,23 @@ class DownloadManager:
 
     def _finish(self, job: Download, plan: DownloadPlan) -> None:
         self._check_stop(job)
-        for planned in plan.files:
-            planned.partial.replace(planned.destination)
+        # The header is read before the files get their names in the library's folder: renamed first,
+        # a file the check refuses would be listed as an installed model until it was deleted (and for
+        # good if the app stopped in between).
+        staged = [_staged(planned) for planned in plan.files]
+        for planned, path in zip(plan.files, staged, strict=True):
+            path.parent.mkdir(exist_ok=True)
+            planned.partial.replace(path)
         try:
-            header = inspect_model(plan.files[0].destination)
+            header = inspect_model(staged[0])
         except NotUsable as exc:
-            for planned in plan.files:
-                planned.destination.unlink(missing_ok=True)
-            self._records.delete(job.id)
-            raise NotUsable(f"{plan.name} arrived intact, but Ossian cannot use it: {exc} "
-                            "The downloaded files were deleted.") from None
+            for path in staged:
+                path.unlink(missing_ok=True)
+            _remove_check_folders(plan)
+            raise self._rejected(job, plan, exc) from None
+        for planned, path in zip(plan.files, staged, strict=True):
+            path.replace(planned.destination)
+        _remove_check_folders(plan)
         model = self.library.add(InstalledModel(
             id=hub_model_id(plan.repo, plan.files[0].path), name=plan.name,
             quantization=plan.quantization or header.quantization, size=plan.total_bytes,
@@ -521,6 +540,26 @@ class DownloadManager:
             job._model = model
             job._bytes_done = plan.total_bytes
         self._settle(job, DownloadState.DONE, f"{plan.name} is installed and verified.", None)
+
+    def _rejected(self, job: Download, plan: DownloadPlan, exc: NotUsable) -> NotUsable:
+        """The error for files that matched their hash and were refused; the download forgets its plan
+        (a retry asks the Hub again) and remembers the refusal of these bytes."""
+        with self._lock:
+            if exc.problem in REMEMBERED_PROBLEMS:
+                job._record.rejected[rejection_key(plan)] = (exc.problem or "", exc.reason)
+            job._record.plan = None
+            job._record.verified.clear()
+            job._digests.clear()
+            job._bytes_done = 0
+        return NotUsable(_rejection_message(plan, exc.problem, exc.reason, fetched=True), exc.reason,
+                         exc.problem)
+
+    def _refuse_if_rejected(self, record: DownloadRecord, plan: DownloadPlan) -> None:
+        """The Hub still lists the very files refused before: say so without fetching them again."""
+        refused = record.rejected.get(rejection_key(plan))
+        if refused is not None:
+            problem, reason = refused
+            raise NotUsable(_rejection_message(plan, problem, reason, fetched=False), reason, problem)
 
     # -- stopping and failing -------------------------------------------------------------------------
 
@@ -554,6 +593,9 @@ class DownloadManager:
         plan = job._record.plan
         for planned in plan.files if plan else ():
             planned.partial.unlink(missing_ok=True)
+            _staged(planned).unlink(missing_ok=True)
+        if plan is not None:
+            _remove_check_folders(plan)
         job._digests.clear()
         self._records.delete(job.id)
 
@@ -661,6 +703,49 @@ class DownloadManager:
                     listener(snapshot)
                 except Exception:  # a broken listener must not stop the download
                     log.exception("a download listener failed")
+
+
+def _staged(planned: PlannedFile) -> Path:
+    """Where a finished file waits, under its final name (a split set finds its parts by name), while
+    its header is read."""
+    return planned.destination.parent / CHECK_DIR / planned.destination.name
+
+
+def _unstage(plan: DownloadPlan) -> None:
+    """Files whose header check the app did not live to finish become partial files again; a rename
+    keeps their size and time, so their hash check still counts."""
+    for planned in plan.files:
+        staged = _staged(planned)
+        if staged.is_file() and not planned.partial.exists():
+            staged.replace(planned.partial)
+    _remove_check_folders(plan)
+
+
+def _remove_check_folders(plan: DownloadPlan) -> None:
+    for folder in {_staged(planned).parent for planned in plan.files}:
+        try:
+            folder.rmdir()
+        except OSError:  # absent, or still holding another download's files
+            pass
+
+
+def _rejection_message(plan: DownloadPlan, problem: str | None, reason: str, *, fetched: bool) -> str:
+    """What to tell about files that matched the Hub's hash but that Ossian refuses to use."""
+    several = len(plan.files) > 1
+    files = "files" if several else "file"
+    matched = ("downloaded completely and match the Hub's checksums" if several
+               else "downloaded completely and matches the Hub's checksum")
+    if problem in HEADER_PROBLEMS:
+        refusal = (f"but {'a' if several else 'its'} header is invalid: {reason.rstrip('.')}; this "
+                   f"repository's {files} cannot be used.")
+    else:
+        refusal = f"but Ossian cannot use {'them' if several else 'it'}: {reason}"
+    advice = "Choose another repository or quantization, or ask the publisher to fix the upload."
+    if fetched:
+        deleted = "They were deleted." if several else "It was deleted."
+        return f"{plan.name}: the {files} {matched}, {refusal} {deleted} {advice}"
+    return (f"{plan.name}: the Hub still lists the {files} refused before, which {matched}, {refusal} "
+            f"Nothing was downloaded again. {advice}")
 
 
 def _size(path: Path) -> int:

@@ -61,7 +61,17 @@ class IntegrityError(ModelsError):
 
 
 class NotUsable(ModelsError):
-    """A GGUF file that Ossian cannot run: broken, incomplete, or not a gpt-oss model."""
+    """A GGUF file that Ossian cannot run: broken, incomplete, or not a gpt-oss model.
+
+    When the header check refused the file, `problem` is the planner's kind of problem ("damaged",
+    "wrong_architecture", ...) and `reason` says what is wrong without the advice that ends the message
+    (a downloaded file that matched the Hub's hash must not be told to "download it again").
+    """
+
+    def __init__(self, message: str, reason: str | None = None, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+        self.problem = problem
 
 
 class CatalogError(ModelsError):

@@ -7,11 +7,17 @@ turns its `ModelFileError` into the models room's `NotUsable` and keeps what the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.models.errors import NotUsable
 from app.models.naming import model_stem, quantization_from_name
+
+# The planner ends a message about a broken file with what to do about a local copy; a caller that knows
+# better (a download that matched the Hub's hash) words its own advice, so it gets the reason without it.
+_COPY_ADVICE = re.compile(r"[\s:;.]*(?:the download or copy was cut short[;.]\s*)?"
+                          r"download (?:or copy )?(?:it|them|the model) again\.?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,7 @@ def inspect_model(path: Path) -> ModelHeader:
     try:
         profile = read_profile(path)
     except ModelFileError as exc:
-        raise NotUsable(exc.message) from None
+        raise NotUsable(exc.message, reason=_COPY_ADVICE.sub("", exc.message), problem=exc.problem) from None
     return ModelHeader(
         path=profile.path,
         parts=profile.parts,

@@ -2,11 +2,17 @@
 
 This is the only module of Ossian that imports huggingface_hub. It uses the library's own pieces for
 everything that speaks to the Hub (endpoint, token headers, the shared HTTP session with its retries,
-`get_hf_file_metadata` for the resolve step with its ETag and commit headers, and its error classes),
-and does one thing itself: the ranged GET of a file's bytes, because the download must be paused,
-resumed from any byte, hashed while it arrives and reported as it goes, which `hf_hub_download` does
-not offer. Errors of the library and of its HTTP transport leave this module as `ModelsError`s with
-a message for the user (a gated repository gets the token hint).
+`get_hf_file_metadata` for the resolve step with its ETag and commit headers, `ModelInfo` to read a
+repository's answer, and its error classes), and does two things itself: the ranged GET of a file's
+bytes, because the download must be paused, resumed from any byte, hashed while it arrives and
+reported as it goes, which `hf_hub_download` does not offer; and the repository request that
+`HfApi.model_info` would send, so that an answer which is not JSON can be described.
+
+Errors of the library and of its HTTP transport leave this module as `ModelsError`s with a message for
+the user (a gated repository gets the token hint). A file's bytes usually come from another host the
+Hub redirects to (its CDN); when that host fails, the message names that host, not the Hub. An answer
+that is not the Hub's JSON (a captive portal's login page, a proxy's notice) is named with what came
+instead, never left to surface as a decoding error.
 
 Nothing here runs unless the user started a download or a search: creating a `HubClient` sends
 nothing, and callers ask the network policy first.
@@ -17,12 +23,15 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-from collections.abc import Iterator
+import socket
+import ssl
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
 
-from huggingface_hub import HfApi, constants, get_hf_file_metadata, hf_hub_url
+from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
 from huggingface_hub.errors import (
     DisabledRepoError,
     FileMetadataError,
@@ -41,6 +50,7 @@ from huggingface_hub.utils import (
     hf_raise_for_status,
     http_backoff,
     http_stream_backoff,
+    validate_repo_id,
 )
 
 from app import __version__
@@ -53,6 +63,7 @@ from app.models.errors import (
     NetworkDisabled,
     UnknownModel,
 )
+from app.text_safety import shown_name
 
 # huggingface_hub 2.x builds its user agent with an "agent harness" lookup that fetches a registry from
 # its *default* endpoint (huggingface.co, even when a mirror is in use) on the first request, and caches
@@ -68,6 +79,11 @@ logging.getLogger(_TRANSPORT.__name__).setLevel(logging.WARNING)
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 DEFAULT_TIMEOUT = 20.0
+# What of a reply that is not the Hub's JSON is quoted back, so a portal or proxy page can be recognised.
+SAMPLE_CHARS = 80
+_TAG_RE = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.IGNORECASE | re.DOTALL)
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -137,8 +153,6 @@ class HubClient:
         self.endpoint = endpoint.rstrip("/")
         self.timeout = timeout
         self._token: str | bool = token or False  # False: never fall back to a token found on the machine
-        self._api = HfApi(endpoint=self.endpoint, token=self._token, library_name="ossian",
-                          library_version=__version__)
 
     @property
     def has_token(self) -> bool:
@@ -146,8 +160,16 @@ class HubClient:
 
     def list_repo(self, repo: str, revision: str = "main") -> RepoListing:
         """The repository's files with sizes and hashes, pinned to the commit the revision names now."""
+        # The request HfApi.model_info(files_metadata=True) sends, made here so that a reply which is not
+        # the Hub's JSON can be described by its status and content type (the library only raises a bare
+        # decoding error).
+        url = f"{self.endpoint}/api/models/{repo}/revision/{quote(revision, safe='')}"
         with self._mapped(repo):
-            info = self._api.model_info(repo, revision=revision, files_metadata=True, timeout=self.timeout)
+            validate_repo_id(repo)
+            response = get_session().get(url, headers=self._headers(), params={"blobs": True},
+                                         timeout=self.timeout)
+            hf_raise_for_status(response)
+            info = self._hub_json(response, lambda data: ModelInfo(**data))
         files = tuple(
             RemoteFile(path=s.rfilename, size=int(s.lfs.size if s.lfs else s.size or 0),
                        sha256=(s.lfs.sha256.lower() if s.lfs else None), blob_id=s.blob_id)
@@ -163,12 +185,12 @@ class HubClient:
         # HfApi.list_models retries a failed connection five times with growing waits (23 s in all)
         # before giving up; someone typing a search wants to hear at once that the Hub is unreachable.
         params = {"search": query, "filter": "gguf", "sort": "downloads", "limit": limit}
-        headers = build_hf_headers(token=self._token, library_name="ossian", library_version=__version__)
         with self._mapped(None):
-            response = http_backoff("GET", f"{self.endpoint}/api/models", params=params, headers=headers,
-                                    timeout=self.timeout, max_retries=1, base_wait_time=0.5)
+            response = http_backoff("GET", f"{self.endpoint}/api/models", params=params,
+                                    headers=self._headers(), timeout=self.timeout, max_retries=1,
+                                    base_wait_time=0.5)
             hf_raise_for_status(response)
-            found = [ModelInfo(**item) for item in response.json()[:limit]]
+            found = self._hub_json(response, lambda data: [ModelInfo(**item) for item in data[:limit]])
         return [HubSearchResult(repo=m.id, downloads=int(m.downloads or 0), likes=int(m.likes or 0),
                                 gated=bool(m.gated), tags=tuple(m.tags or ())) for m in found]
 
@@ -190,7 +212,7 @@ class HubClient:
         headers = dict(location.headers)
         if start > 0:
             headers["Range"] = f"bytes={start}-"
-        with self._mapped(repo, path), http_stream_backoff(
+        with self._mapped(repo, path, location.url), http_stream_backoff(
             "GET", location.url, headers=headers, timeout=self.timeout, max_retries=2,
             retry_on_exceptions=(), retry_on_status_codes=(429, 500, 502, 503, 504),
         ) as response:
@@ -200,9 +222,38 @@ class HubClient:
                 body_start = _content_range_start(response.headers.get("Content-Range"), start)
             yield RangeStream(body_start, response.iter_bytes())
 
+    def _headers(self) -> dict[str, str]:
+        return build_hf_headers(token=self._token, library_name="ossian", library_version=__version__)
+
+    def _hub_json(self, response: Any, read: Callable[[Any], _T]) -> _T:
+        """`read(decoded JSON)`; a reply that is not JSON, or not JSON of the Hub's shape, is named."""
+        try:
+            data = response.json()
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError both are ValueErrors
+            raise HubUnreachable(_not_hub_json(response, "something that is not the Hub's JSON")) from None
+        try:
+            return read(data)
+        except (KeyError, TypeError, AttributeError, ValueError):
+            raise HubUnreachable(_not_hub_json(response, "JSON that is not the Hub's")) from None
+
     @contextmanager
-    def _mapped(self, repo: str | None, path: str | None = None) -> Iterator[None]:
-        """Turn huggingface_hub's and the transport's exceptions into ours (the most specific that fits)."""
+    def _mapped(self, repo: str | None, path: str | None = None, url: str | None = None) -> Iterator[None]:
+        """Turn huggingface_hub's and the transport's exceptions into ours (the most specific that fits).
+
+        `url` is the address actually asked; when the Hub redirected to another host (its CDN), that
+        host's failures are named as that host's, not the Hub's.
+        """
+        if url is not None and _origin(url) != _origin(self.endpoint):
+            try:
+                yield
+            except ModelsError:
+                raise
+            except HfHubHTTPError as exc:  # every subclass too: a CDN's 401 is no missing repository
+                raise _redirected_http_error(_host(url), path or "the file", exc) from None
+            except TRANSPORT_ERRORS as exc:
+                raise HubUnreachable(_redirected_transport_error(_host(url), path or "the file", exc,
+                                                                 self.timeout)) from None
+            return
         where = f"{self.endpoint}/{repo}" if repo else self.endpoint
         try:
             yield
@@ -282,6 +333,85 @@ class HubClient:
                                   "download and start it again.")
         return HubUnreachable(f"The Hub answered with an error ({status or 'no status'}). Try again later; "
                               "downloads resume where they stopped.")
+
+
+def _host(url: str) -> str:
+    """The host a person would recognise: 'cas-bridge.xethub.hf.co', '127.0.0.1:8080' (a port if given)."""
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and what it was raised from (the transport wraps the socket's error twice)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _redirected_transport_error(host: str, path: str, exc: BaseException, timeout: float) -> str:
+    where = f"while downloading {path} (the Hub redirected there)"
+    later = "Try again later; the download resumes where it stopped."
+    causes = list(_causes(exc))
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return (f"{host} refused the connection {where}. A firewall or proxy may block it, or it is down "
+                f"for a moment. {later}")
+    if any(isinstance(c, ssl.SSLError | ssl.CertificateError) for c in causes):
+        return (f"The secure (TLS) connection to {host} failed {where}: {exc}. A proxy or antivirus that "
+                f"inspects HTTPS traffic, or a wrong system clock, can cause this: let {host} through, or "
+                f"check the clock. {later}")
+    if any(isinstance(c, socket.gaierror) for c in causes):
+        return (f"{host} could not be found (DNS) {where}. Check the connection, and that DNS or a "
+                f"filter does not block {host}. {later}")
+    if isinstance(exc, _TRANSPORT.TimeoutException):
+        return f"{host} did not answer within {timeout:.0f} s {where}. {later}"
+    return f"Could not reach {host} {where}: {exc or type(exc).__name__}. {later}"
+
+
+def _redirected_http_error(host: str, path: str, exc: HfHubHTTPError) -> ModelsError:
+    """A CDN's error status: HubUnreachable, so the download retries with a fresh address from the Hub."""
+    status = exc.response.status_code if exc.response is not None else 0
+    later = "Try again later; the download asks the Hub for a fresh address and resumes where it stopped."
+    if status in (401, 403):
+        return HubUnreachable(f"{host} refused access to {path} (HTTP {status}); the Hub redirected there to "
+                              f"download it. Its signed address may have expired, or a firewall or proxy "
+                              f"blocks {host}. {later}")
+    if status == 416:
+        return HubUnreachable(f"{host} refused to continue {path} where it stopped (the Hub redirected "
+                              "there). Cancel the download and start it again.")
+    return HubUnreachable(f"{host} answered with an error (HTTP {status or 'no status'}) while downloading "
+                          f"{path} (the Hub redirected there). {later}")
+
+
+def _not_hub_json(response: Any, what: str) -> str:
+    """'host answered with … (HTTP 200, text/html: 'first words…') — a proxy or captive portal …'."""
+    content_type = (response.headers.get("Content-Type") or "no content type").split(";")[0].strip()
+    return (f"{_host(str(response.url))} answered with {what} (HTTP {response.status_code}, "
+            f"{content_type}: {_sample(response.content)}) — a proxy or captive portal may be in the way. "
+            "Open the Hub in a browser to see that page (and log in to the network if it asks), or check "
+            "the Hub address (HF_ENDPOINT or Settings).")
+
+
+def _sample(body: bytes) -> str:
+    """The first words of a reply, as a person would read them; binary data is only called so."""
+    if not body.strip():
+        return "an empty body"
+    try:
+        text = body[:4096].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < 4092:  # not only a character cut at the end of the sample
+            return "binary data"
+        text = body[:exc.start].decode("utf-8")
+    if _CONTROL_RE.search(text):
+        return "binary data"
+    words = " ".join(_TAG_RE.sub(" ", text).split())
+    words = words if len(words) <= SAMPLE_CHARS else words[:SAMPLE_CHARS - 1].rstrip() + "…"
+    return repr(shown_name(words)) if words else "an HTML page without text"
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

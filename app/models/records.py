@@ -2,9 +2,10 @@
 
 Each unfinished download has `<models>/.downloads/<id>.json`: the request, the plan once the Hub
 answered (commit, files, hashes, destinations), which `.partial` files were already checked against
-their hash, and the last state and error. It is written at every state change, never per chunk: the
-bytes themselves are their own record (the `.partial` file's length). A finished or cancelled
-download deletes its record.
+their hash, the last state and error, and the files whose header was refused after they matched their
+hash (so asking again refuses those same bytes without fetching them again). It is written at every
+state change, never per chunk: the bytes themselves are their own record (the `.partial` file's
+length). A finished or cancelled download deletes its record.
 
 A `<id>.lock` file holding the process id marks a download running in some Ossian process, so a second
 window or a CLI run cannot write the same files at the same time; a lock whose process is gone (the
@@ -43,12 +44,15 @@ class DownloadRecord:
     verified: dict[str, tuple[int, int]] = field(default_factory=dict)
     error: str | None = None
     updated_at: float = 0.0
+    # `rejection_key(plan)` of files whose header was refused -> (the planner's problem, what is wrong)
+    rejected: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"format": RECORD_FORMAT, "request": self.request.to_json(), "state": self.state,
                 "plan": self.plan.to_json() if self.plan else None,
                 "verified": {path: list(stamp) for path, stamp in self.verified.items()},
-                "error": self.error, "updated_at": self.updated_at}
+                "error": self.error, "updated_at": self.updated_at,
+                "rejected": {key: list(value) for key, value in self.rejected.items()}}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DownloadRecord:
@@ -62,7 +66,13 @@ class DownloadRecord:
             verified={str(k): (int(v[0]), int(v[1])) for k, v in (data.get("verified") or {}).items()},
             error=data.get("error"),
             updated_at=float(data.get("updated_at") or 0.0),
+            rejected={str(k): (str(v[0]), str(v[1])) for k, v in (data.get("rejected") or {}).items()},
         )
+
+
+def rejection_key(plan: DownloadPlan) -> str:
+    """The bytes a plan fetches, by the Hub's hashes: equal keys mean the very same files."""
+    return "+".join(f.sha256 or f.blob_id or f"{f.path}:{f.size}" for f in plan.files)
 
 
 class RecordStore:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 import subprocess
 import sys
 import time
@@ -15,13 +16,16 @@ from app.models import (
     DownloadState,
     FileSelectionError,
     HubAccessDenied,
+    HubUnreachable,
     IntegrityError,
+    Library,
     NetworkDisabled,
     NotEnoughDisk,
     NotUsable,
     TokenStore,
     load_catalog,
 )
+from app.models import download as download_module
 from app.planner import read_profile
 from app.settings import Settings
 from tests.fixtures.hub_server import HubServer
@@ -36,6 +40,7 @@ from tests.models.conftest import (
     Recorder,
     publish_catalog_models,
 )
+from tests.planner.test_hostile_headers import patched
 
 CATALOG = load_catalog()
 REQUEST_20B = DownloadRequest.from_catalog(CATALOG.get("gpt-oss-20b"))
@@ -447,3 +452,135 @@ def test_bytes_that_arrive_just_before_a_stall_are_reported(published: HubServer
         download.pause()
         hold.release()
         download.wait(10)
+
+
+# -- hostile networks and files (issue "Hostile input", items 6 and 10) --
+
+
+def test_a_failing_redirect_target_is_named_in_the_downloads_message(published: HubServer,
+                                                                    make_manager) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    published.redirect_files_to(f"http://127.0.0.1:{closed}")
+
+    final = make_manager(max_attempts=2).start(REQUEST_20B).wait(30)
+
+    assert final.state == DownloadState.FAILED and isinstance(final.error, HubUnreachable)
+    assert f"127.0.0.1:{closed} refused the connection while downloading {FILE_20B}" in final.message
+    assert "the Hub redirected there" in final.message and published.endpoint not in final.message
+
+
+def test_a_captive_portal_instead_of_the_hub_is_named_not_an_error_in_ossian(published: HubServer,
+                                                                             make_manager) -> None:
+    published.api_replies(b"<html><title>Guest Wi-Fi</title><p>Sign in to browse</p></html>")
+
+    final = make_manager().start(REQUEST_20B).wait(30)
+
+    assert final.state == DownloadState.FAILED and isinstance(final.error, HubUnreachable)
+    assert "error in Ossian" not in final.message
+    assert "not the Hub's JSON (HTTP 200, text/html: 'Guest Wi-Fi Sign in to browse')" in final.message
+    assert "captive portal" in final.message
+
+
+HOSTILE_FILE = "gpt-oss-20b-mxfp4.gguf"
+
+
+def publish_hostile(hub: HubServer, tmp_path: Path, repo: str = "mallory/gpt-oss-20b-GGUF") -> str:
+    """A repository whose file matches its listed hash, but whose header says 0 attention heads."""
+    bad = patched(tiny_gpt_oss_model(), tmp_path / HOSTILE_FILE, "gpt-oss.attention.head_count", 0)
+    hub.add_repo(repo, {HOSTILE_FILE: bad})
+    return repo
+
+
+def test_a_verified_file_with_a_hostile_header_is_never_listed_and_says_why(
+        hub: HubServer, make_manager, models_dir: Path, tmp_path: Path) -> None:
+    repo = publish_hostile(hub, tmp_path)
+    manager = make_manager()
+    listed_while_checking: list[list[str]] = []
+    original = download_module.inspect_model
+
+    def inspect_and_look(path: Path):  # what a window listing the library sees while the header is read
+        listed_while_checking.append([m.name for m in Library(models_dir).list()])
+        return original(path)
+
+    download_module.inspect_model = inspect_and_look
+    try:
+        final = manager.start(DownloadRequest(repo)).wait(30)
+    finally:
+        download_module.inspect_model = original
+
+    assert final.state == DownloadState.FAILED and isinstance(final.error, NotUsable)
+    assert ("downloaded completely and matches the Hub's checksum, but its header is invalid: "
+            in final.message)
+    assert "attention.head_count setting is 0" in final.message
+    assert "this repository's file cannot be used" in final.message
+    assert "Download it again" not in final.message and "resume" not in final.message.lower()
+    assert listed_while_checking == [[]]
+    assert Library(models_dir).list() == []
+    assert not list(models_dir.rglob("*.gguf")) and not list(models_dir.rglob("*.partial"))
+
+
+def test_retrying_a_rejected_file_does_not_fetch_it_again(hub: HubServer, make_manager,
+                                                           tmp_path: Path) -> None:
+    repo = publish_hostile(hub, tmp_path)
+    manager = make_manager()
+    first = manager.start(DownloadRequest(repo)).wait(30)
+    assert first.state == DownloadState.FAILED and len(hub.file_gets(HOSTILE_FILE)) == 1
+
+    again = manager.resume(first.id).wait(30)
+    restarted = make_manager()  # the next start of the app: the rejection is remembered
+    later = restarted.get(first.id).progress()
+    after_restart = restarted.resume(first.id).wait(30)
+    asked_anew = make_manager().start(DownloadRequest(repo)).wait(30)
+
+    for final in (again, later, after_restart, asked_anew):
+        assert final.state == DownloadState.FAILED, final
+        assert "its header is invalid" in final.message and "cannot be used" in final.message
+    assert len(hub.file_gets(HOSTILE_FILE)) == 1  # the same bytes were never fetched twice
+
+
+def test_a_fixed_upload_is_downloaded_after_a_rejection(hub: HubServer, make_manager, tmp_path: Path) -> None:
+    repo = publish_hostile(hub, tmp_path)
+    manager = make_manager()
+    rejected = manager.start(DownloadRequest(repo)).wait(30)
+    assert rejected.state == DownloadState.FAILED
+
+    hub.add_repo(repo, {HOSTILE_FILE: tiny_gpt_oss_model()})  # the publisher fixed the file: a new commit
+    fixed = manager.resume(rejected.id).wait(30)
+
+    assert fixed.state == DownloadState.DONE and fixed.model is not None and fixed.model.available
+
+
+def test_a_download_stopped_during_its_header_check_resumes_without_fetching(
+        published: HubServer, make_manager, models_dir: Path) -> None:
+    def broken_check(path: Path):
+        raise RuntimeError("a bug in the header check")
+
+    original = download_module.inspect_model
+    download_module.inspect_model = broken_check
+    try:
+        failed = make_manager().start(REQUEST_20B).wait(30)
+    finally:
+        download_module.inspect_model = original
+    assert failed.state == DownloadState.FAILED and "error in Ossian" in failed.message
+    assert Library(models_dir).list() == []  # the checked file waits where no listing sees it
+
+    done = make_manager().resume(failed.id).wait(30)
+
+    assert done.state == DownloadState.DONE and done.model is not None and done.model.available
+    assert len(published.file_gets(FILE_20B)) == 1
+    assert leftovers(models_dir) == []
+
+
+def test_a_hub_file_name_with_an_override_is_shown_with_it_visible(hub: HubServer, make_manager,
+                                                                   recorder: Recorder) -> None:
+    hub.add_repo("mallory/gpt-oss-GGUF", {"gpt-oss-20b-\u202efdp.exe.gguf": tiny_gpt_oss_model()})
+    manager = make_manager()
+    manager.add_listener(recorder)
+
+    final = manager.start(DownloadRequest("mallory/gpt-oss-GGUF")).wait(30)
+
+    assert final.state == DownloadState.DONE and final.model is not None
+    assert {e.name for e in recorder.events} == {"mallory/gpt-oss-GGUF", "gpt-oss-20b-[U+202E]fdp.exe"}
+    assert final.model.name == "gpt-oss-20b-[U+202E]fdp.exe"

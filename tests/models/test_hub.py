@@ -140,3 +140,66 @@ def unused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# -- hostile networks (issue "Hostile input", item 10): name the host that failed, never our internals --
+
+
+def fetch_first_bytes(hub: HubServer) -> None:
+    client = HubClient(hub.endpoint, timeout=5)
+    location = client.locate(REPO_20B, FILE_20B, "main")
+    with client.open_range(location, 0, REPO_20B, FILE_20B) as stream:
+        next(iter(stream.chunks))
+
+
+def test_a_redirect_target_that_refuses_the_connection_is_named(published: HubServer,
+                                                                 unused_port: int) -> None:
+    published.redirect_files_to(f"http://127.0.0.1:{unused_port}")
+    with pytest.raises(HubUnreachable) as caught:
+        fetch_first_bytes(published)
+    message = str(caught.value)
+    assert f"127.0.0.1:{unused_port} refused the connection while downloading {FILE_20B}" in message
+    assert "the Hub redirected there" in message
+    assert published.endpoint not in message
+
+
+def test_a_redirect_target_whose_tls_fails_is_named(published: HubServer) -> None:
+    cdn = published.cdn_endpoint.removeprefix("http://")
+    published.redirect_files_to(f"https://{cdn}")  # a plain-HTTP server: the TLS handshake fails
+    with pytest.raises(HubUnreachable) as caught:
+        fetch_first_bytes(published)
+    message = str(caught.value)
+    assert f"The secure (TLS) connection to {cdn} failed while downloading {FILE_20B}" in message
+    assert "the Hub redirected there" in message and published.endpoint not in message
+
+
+def test_a_redirect_target_that_answers_403_is_named_not_the_token(published: HubServer) -> None:
+    published.cdn_refuses(403)
+    with pytest.raises(HubUnreachable) as caught:
+        fetch_first_bytes(published)
+    message = str(caught.value)
+    cdn = published.cdn_endpoint.removeprefix("http://")
+    assert f"{cdn} refused access to {FILE_20B} (HTTP 403)" in message
+    assert "the Hub redirected there" in message and "token" not in message
+
+
+CAPTIVE_PORTAL = (b"<!DOCTYPE html><html><head><title>Hotel Lobby WiFi</title></head><body>"
+                  b"<h1>Welcome! Please accept the terms to continue</h1></body></html>")
+
+
+@pytest.mark.parametrize(("body", "content_type", "shown"), [
+    (CAPTIVE_PORTAL, "text/html; charset=utf-8", "text/html: 'Hotel Lobby WiFi Welcome! Please accept"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe\x00\x10" * 8, "image/png", "image/png: binary data"),
+    (b"", "text/plain", "text/plain: an empty body"),
+])
+def test_an_api_reply_that_is_not_json_names_the_host_and_what_came(published: HubServer, body: bytes,
+                                                                    content_type: str, shown: str) -> None:
+    published.api_replies(body, content_type)
+    host = published.endpoint.removeprefix("http://")
+    for call in (lambda c: c.list_repo(REPO_20B), lambda c: c.search("gpt-oss")):
+        with pytest.raises(HubUnreachable) as caught:
+            call(HubClient(published.endpoint, timeout=5))
+        message = str(caught.value)
+        assert message.startswith(f"{host} answered with something that is not the Hub's JSON (HTTP 200, "
+                                  f"{shown}")
+        assert "a proxy or captive portal may be in the way" in message
