@@ -23,6 +23,7 @@ from app.models import network_policy
 from app.paths import app_paths
 from app.planner.devices import allow_software_gpus
 from app.settings import Settings, load_settings
+from app.tools.sandbox import PythonSandbox
 
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
 
@@ -87,7 +88,24 @@ def collect(probe: ProbeReport | None = None) -> dict[str, Any]:
         "ram": {"total": memory.total, "available": memory.available},
         "paths": paths.as_dict(),
         "network": network_report(settings),
+        "sandbox": sandbox_report(),
     }
+
+
+def sandbox_report(sandbox: PythonSandbox | None = None) -> dict[str, Any]:
+    """What holds the python tool's code on this machine, from a run of nothing (nothing assumed)."""
+    run = (sandbox or PythonSandbox()).probe()
+    protections = [{"aspect": p.aspect, "by": p.by, "detail": p.detail} for p in run.protections]
+    weak = [p["aspect"] for p in protections if p["by"] != "kernel" and p["aspect"] != "time"]
+    if run.outcome != "ok":
+        summary = f"The python tool cannot run here: {run.message}"
+    elif weak:
+        summary = ("Not enforced by the operating system here, only by the app: " + ", ".join(weak)
+                   + ". Code that reaches C (ctypes, native modules) can get past those; approve python "
+                   "calls with that in mind.")
+    else:
+        summary = "The operating system enforces every limit on the python tool's code."
+    return {"outcome": run.outcome, "protections": protections, "summary": summary}
 
 
 def _backend(status: BackendStatus) -> dict[str, Any]:
@@ -178,6 +196,10 @@ def format_report(report: dict[str, Any]) -> str:
               f"  Hub endpoint   {network['hub_endpoint']} ({network['hub_endpoint_source']})"]
     if network["proxies"]:
         lines.append("  Proxies        " + ", ".join(f"{k}={v}" for k, v in network["proxies"].items()))
+    sandbox = report["sandbox"]
+    lines += ["", "Python tool sandbox", f"  {sandbox['summary']}"]
+    for entry in sandbox["protections"]:
+        lines.append(f"  {entry['aspect']:<10} {entry['by']:<8} {entry['detail']}")
     return "\n".join(lines)
 
 

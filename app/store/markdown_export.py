@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from app.store.records import Attachment, Message, Transcript
+from app.text_safety import shown_name
 
 ROLE_HEADINGS = {"user": "User", "assistant": "Assistant", "tool": "Assistant", "system": "System",
                  "developer": "Developer"}
@@ -31,9 +32,11 @@ class MarkdownOptions:
 def transcript_to_markdown(transcript: Transcript, options: MarkdownOptions | None = None) -> str:
     options = options or MarkdownOptions()
     conversation = transcript.conversation
-    lines = [f"# {conversation.title}", ""]
+    # Names came from outside (a typed or generated title, a GGUF's model name, a document's file name):
+    # bidirectional controls in them are written visibly, so the export reads as the names hold.
+    lines = [f"# {shown_name(conversation.title)}", ""]
     if conversation.model:
-        lines.append(f"- Model: {conversation.model}")
+        lines.append(f"- Model: {shown_name(conversation.model)}")
     lines += [
         f"- Reasoning effort: {conversation.reasoning_effort}",
         f"- Started: {conversation.created_at:%Y-%m-%d %H:%M} UTC",
@@ -149,7 +152,7 @@ def _attachment_line(attachment: Attachment) -> str:
     if attachment.page_count is not None:
         facts.append(f"{attachment.page_count:,} page" + ("s" if attachment.page_count != 1 else ""))
     facts.append(f"{attachment.token_count:,} tokens")
-    return f"{attachment.file_name} ({', '.join(facts)})"
+    return f"{shown_name(attachment.file_name)} ({', '.join(facts)})"
 
 
 def _escape_html(text: str) -> str:

@@ -60,6 +60,7 @@ from app.store.rows import (
 from app.store.titles import checked_title
 from app.store.validation import check_attachment, check_choice, check_message, settings_json
 from app.store.writes import insert_attachment, insert_message, insert_transcript, write_stats
+from app.text_safety import json_text_without_bidi
 
 DEFAULT_BUSY_TIMEOUT_S = 5.0
 
@@ -81,8 +82,9 @@ def open_store(path: Path | str, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT
                clock: Callable[[], float] = time.time) -> Store:
     """Open the database at `path` (usually `app_paths().database_file`), creating or migrating it.
 
-    A damaged file is set aside and a fresh one started: `store.report.notices` then holds the sentence
-    to show. `clock` gives the time in Unix seconds (tests pass their own).
+    A damaged file is salvaged into a fresh one (what could be read is copied, the damaged file kept
+    beside it): `store.report.notices` then holds the sentence to show. `clock` gives the time in Unix
+    seconds (tests pass their own).
     """
     path = Path(path)
     conn, report = open_database(path, busy_timeout_s, int(clock() * 1000))
@@ -424,8 +426,12 @@ class Store:
         return transcript_to_markdown(transcript, options)
 
     def export_json(self, conversation_id: int) -> str:
-        """The conversation file (format "ossian-conversation", Harmony-shaped messages)."""
-        return json_format.dumps(self.load_transcript(conversation_id))
+        """The conversation file (format "ossian-conversation", Harmony-shaped messages).
+
+        Bidirectional controls are written as \\uXXXX escapes: the same data for any JSON reader (an
+        import gets the names back exactly), and nothing in the file that reorders what an editor shows.
+        """
+        return json_text_without_bidi(json_format.dumps(self.load_transcript(conversation_id)))
 
     @_translated
     def import_json(self, text: str | bytes) -> json_format.ImportedConversation:

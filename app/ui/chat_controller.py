@@ -181,7 +181,9 @@ class ChatController(QObject):
     def _store_python_switch(self, enabled: bool) -> None:
         assert self.conversation_id is not None
         conversation = self.workspace.store.get_conversation(self.conversation_id)
-        tools = dict(conversation.settings.get(TOOLS_KEY) or {})
+        stored = conversation.settings.get(TOOLS_KEY)
+        # A malformed stored value (an older import) grants nothing; it is replaced, not merged.
+        tools = dict(stored) if isinstance(stored, dict) else {}
         tools["python"] = enabled
         updated = self.workspace.store.update_conversation(
             self.conversation_id, settings={**conversation.settings, TOOLS_KEY: tools})

@@ -35,12 +35,12 @@ from PySide6.QtWidgets import (
 
 from app import APP_NAME
 from app.chat import events as ev
-from app.chat.citations import named_answer_texts
+from app.chat.export import ExportKind, export_format, export_to_path, suggested_file_name
 from app.chat.workspace import LoadedModel, Workspace
 from app.models import format_bytes
 from app.planner import LoadFailed, ModelFileError
 from app.store import StoreError
-from app.text_safety import has_bidi_controls, json_text_without_bidi, shown_name
+from app.text_safety import shown_name
 from app.ui.attachments import AttachmentController
 from app.ui.bridge import EventBridge, run_in_background
 from app.ui.chat_controller import ChatController
@@ -443,38 +443,15 @@ class MainWindow(QMainWindow):
             self.show_banner("error", str(exc))
         self.refresh_sidebar()
 
-    def export_text(self, conversation_id: int, kind: str) -> str:
-        """The conversation as the sidebar's export `kind` (see sidebar.EXPORT_CHOICES) writes it."""
-        store = self.workspace.store
-        if kind == "json":
-            # The same data for any JSON reader (an import gets the names back exactly), and nothing in
-            # the file that reorders what an editor shows.
-            return json_text_without_bidi(store.export_json(conversation_id))
-        whole = kind == "markdown"  # "markdown-answers" leaves reasoning and tool calls out
-        text = store.export_markdown(conversation_id, include_reasoning=whole, include_tool_calls=whole,
-                                     shown_texts=named_answer_texts)
-        # The store writes names as stored; the names in a Markdown export are made safe here, by the
-        # one who asked for it (the title, the model, the attached files' names).
-        conversation = store.get_conversation(conversation_id)
-        names = [conversation.title, conversation.model or "",
-                 *(a.file_name for a in store.list_attachments(conversation_id))]
-        for name in sorted({n for n in names if has_bidi_controls(n)}, key=len, reverse=True):
-            text = text.replace(name, shown_name(name))
-        return text
-
-    def _export(self, conversation_id: int, kind: str) -> None:
+    def _export(self, conversation_id: int, kind: ExportKind) -> None:
         title = self.workspace.store.get_conversation(conversation_id).title
-        suffix, label = (".json", "JSON (*.json)") if kind == "json" else (".md", "Markdown (*.md)")
-        # Letters, digits, spaces, '-' and '_' only: path separators and bidirectional controls (an
-        # override would make "invoice\u202efdp" look like another name) become '_'.
-        safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in title).strip() or "conversation"
-        suggested = str(Path.home() / f"{safe}{suffix}")
-        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", suggested, label)
+        suggested = str(Path.home() / suggested_file_name(title, kind))
+        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", suggested,
+                                              export_format(kind).label)
         if not path:
             return
         try:
-            text = self.export_text(conversation_id, kind)
-            Path(path).write_text(text, encoding="utf-8")
+            export_to_path(self.workspace.store, conversation_id, kind, Path(path))
         except (OSError, StoreError) as exc:
             self.show_banner("error", f"Could not export to {path}: {exc}")
             return

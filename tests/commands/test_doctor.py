@@ -30,6 +30,16 @@ def test_doctor_json_has_every_field(ossian_home) -> None:
     assert report["backends"] and all({"name", "path", "loaded"} <= set(b) for b in report["backends"])
     assert any(b["backend"] == "cpu" and b["loaded"] for b in report["backends"])
     assert isinstance(report["hints"], list)
+    sandbox = report["sandbox"]
+    assert sandbox["outcome"] == "ok"
+    by_aspect = {entry["aspect"]: entry["by"] for entry in sandbox["protections"]}
+    assert {"time", "memory", "network", "writes", "processes"} <= set(by_aspect)
+    weak = [aspect for aspect, by in by_aspect.items() if by != "kernel" and aspect != "time"]
+    # the summary names exactly what only the app's guard holds (Linux here: seccomp holds the processes)
+    assert all(aspect in sandbox["summary"] for aspect in weak)
+    assert ("only by the app" in sandbox["summary"]) == bool(weak)
+    if sys.platform.startswith("linux"):
+        assert by_aspect["processes"] == "kernel"
 
 
 def test_an_nvidia_gpu_on_vulkan_without_cuda_gets_the_pack_hint() -> None:
