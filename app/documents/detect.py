@@ -4,17 +4,19 @@ Magic bytes win over the extension: a PDF named `.txt` is read as a PDF, a PNG n
 as binary. Among text files (which have no magic) the extension picks the kind (Markdown, CSV, code in
 a language...); an unknown extension or none with text inside is plain text, so `Makefile`, `.log` or
 `.ini` files just work. Office files are ZIP archives: only one with `word/document.xml` is a DOCX.
+Looking inside a ZIP inflates nothing but a few bytes of its `mimetype`, and only after `zip_parts` has
+checked that its directory is of a sane size (a ZIP bomb can be a directory of millions of entries).
 """
 
 from __future__ import annotations
 
-import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
 
 from app.documents.document import DocumentKind
 from app.documents.errors import DocumentError
+from app.documents.zip_parts import ZIP_ERRORS, open_zip
 
 HEAD_BYTES = 8192
 
@@ -48,6 +50,7 @@ _BINARY_MAGIC: tuple[tuple[bytes, int, str], ...] = (
 )
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+_MIMETYPE_BYTES = 200  # an OpenDocument or EPUB `mimetype` is one short line
 
 _TEXT_KINDS_BY_EXTENSION: dict[str, DocumentKind] = {
     ".txt": "text", ".text": "text", ".log": "text", ".rst": "text", ".adoc": "text", ".org": "text",
@@ -134,7 +137,7 @@ def detect(name: str, data: bytes) -> Detected:
     if container.family == "pdf":
         return Detected("pdf")
     if container.family == "zip":
-        return _detect_zip(data, extension)
+        return _detect_zip(data, path.name, extension)
     if container.family == "ole":
         if extension in {".docx", ".xlsx", ".pptx"}:
             raise DocumentError(
@@ -171,12 +174,17 @@ def detect_text_kind(name: str) -> Detected:
     return Detected("text")
 
 
-def _detect_zip(data: bytes, extension: str) -> Detected:
+def _detect_zip(data: bytes, name: str, extension: str) -> Detected:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with open_zip(data, name, "Word files") as archive:
             names = set(archive.namelist())
-            mimetype = archive.read("mimetype").decode("ascii", "replace") if "mimetype" in names else ""
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            mimetype = _read_mimetype(archive) if "mimetype" in names else ""
+    except DocumentError:
+        if extension == ".docx":
+            raise
+        raise DocumentError("unsupported", "ZIP archives are not supported: unpack it and attach the files "
+                            "inside.") from None
+    except ZIP_ERRORS as exc:
         if extension == ".docx":
             raise DocumentError("corrupt", "Damaged Word file: it cannot be opened as a .docx.",
                                 detail=repr(exc)) from exc
@@ -197,3 +205,9 @@ def _detect_zip(data: bytes, extension: str) -> Detected:
     else:
         what = "ZIP archives are not supported: unpack it and attach the files inside."
     raise DocumentError("unsupported", what)
+
+
+def _read_mimetype(archive: zipfile.ZipFile) -> str:
+    # Read a few bytes, never the whole member: a bomb can hide behind any name.
+    with archive.open("mimetype") as member:
+        return member.read(_MIMETYPE_BYTES).decode("ascii", "replace")

@@ -44,9 +44,10 @@ def extract(
 ) -> ExtractedDocument:
     """Read and extract one file. Raises DocumentError (bad input) or ExtractionCancelled.
 
-    `progress` is called with an ExtractionProgress per mebibyte read and per page (or block of
-    paragraphs) extracted; `cancel` is polled as often and stops the work when it returns True.
-    `limits` caps the file size (by kind) and the extracted text.
+    `progress` is called with an ExtractionProgress per mebibyte read and per page (PDF) or mebibyte
+    of XML (DOCX) extracted; `cancel` is polled as often (DOCX: every 64 KB of XML) and stops the work
+    when it returns True. `limits` caps the file size (by kind), what a DOCX unpacks to and the
+    extracted text.
     """
     path = Path(path)
     reporter = Reporter(progress, cancel)
@@ -62,7 +63,7 @@ def extract(
         raise too_large_error(info.st_size, limits.max_text_bytes, "Text files", TEXT_LIMIT_REASON)
     content = read_all(path, info, reporter)
     detected = detect(path.name, content.data)
-    text, pages, paged, warnings = _extract_text(path.name, detected, content.data, reporter)
+    text, pages, paged, warnings = _extract_text(path.name, detected, content.data, reporter, limits)
     if not text.strip():
         raise DocumentError("empty", "The file holds only white space: there is no text to attach.")
     if len(text) > limits.max_text_chars:
@@ -83,7 +84,7 @@ def extract(
 
 
 def _extract_text(
-    name: str, detected: Detected, data: bytes, reporter: Reporter
+    name: str, detected: Detected, data: bytes, reporter: Reporter, limits: SizeLimits
 ) -> tuple[str, tuple[PageSpan, ...], bool, list[str]]:
     """(text, page spans, paged, warnings) for a detected kind."""
     if detected.kind == "pdf":
@@ -91,7 +92,7 @@ def _extract_text(
         text, spans = spans_for_pages(page_texts)
         return text, spans, True, warnings
     if detected.kind == "docx":
-        text = extract_docx_text(data, name, reporter)
+        text = extract_docx_text(data, name, reporter, limits)
         return text, (PageSpan(1, 0, len(text)),), False, []
     warnings: list[str] = []
     extension = Path(name).suffix.lower()

@@ -29,6 +29,11 @@ class SizeLimits:
     max_document_bytes: int = 256 * MIB  # PDF, DOCX
     max_text_bytes: int = 64 * MIB  # text, code, CSV, JSON, HTML
     max_text_chars: int = 64 * MIB  # extracted text, whatever the source
+    # What a DOCX may unpack to (the XML parts read, as inflated) and hold: ZIP bombs pack gigabytes and
+    # millions of empty paragraphs into a few hundred kilobytes. Word's XML is 10 to 20 times its text,
+    # so 64 MB of it is a text of a million words or more; 200,000 paragraphs are 5,000 pages or more.
+    max_unpacked_bytes: int = 64 * MIB
+    max_paragraphs: int = 200_000  # paragraphs, table rows and cells together
 
 
 # Why there are limits at all, for the chip: a person should see they are not arbitrary.
