@@ -72,7 +72,8 @@ if TYPE_CHECKING:
     from app.engine.client import WorkerEngine
     from app.engine.interface import EngineError, LoadPlan, ModelInfo
     from app.engine.probe import ProbeDevice, ProbeReport
-    from app.planner import GgufProfile, Gpu, Machine, Plan
+    from app.gguf import GgufProfile
+    from app.planner import Gpu, Machine, Plan
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent
@@ -339,7 +340,7 @@ def plan_blocks(plan: Plan) -> int:
 
 @functools.cache
 def _blocks_of(path: str) -> int:
-    from app.planner import read_profile
+    from app.gguf import read_profile
 
     return read_profile(path).hparams.n_blocks
 
@@ -347,7 +348,8 @@ def _blocks_of(path: str) -> int:
 # ---- 1. placement ----
 
 def placement_step(args: argparse.Namespace, machine: Machine, gpu: Gpu, summary: Summary) -> None:
-    from app.planner import PlanRequest, make_plan, read_profile
+    from app.gguf import read_profile
+    from app.planner import PlanRequest, make_plan
 
     header("1. placement: llama.cpp's buffers against the plan, per device (ratio = predicted / reported)")
     for name, path in model_paths(args):
@@ -473,14 +475,8 @@ def placement_matches(profile: GgufProfile, plan: Plan, gpu: Gpu, report: dict) 
 
 def ladder_step(args: argparse.Namespace, machine: Machine, gpu: Gpu, summary: Summary) -> None:
     from app.engine.client import WorkerEngine
-    from app.planner import (
-        LoadFailed,
-        PlanRequest,
-        RememberedPlans,
-        load_with_fallback,
-        make_plan,
-        read_profile,
-    )
+    from app.gguf import read_profile
+    from app.planner import LoadFailed, PlanRequest, RememberedPlans, load_with_fallback, make_plan
     from tests.fixtures.shape_twins import shape_twin_20b
 
     header("2. the fallback ladder against a real out-of-memory (20b twin, its trained context)")
@@ -739,7 +735,8 @@ def print_measurements(measurements: list[Measurement], device_name: str) -> Non
 
 def speed_step(args: argparse.Namespace, machine: Machine, gpu: Gpu, summary: Summary) -> SpeedResult | None:
     from app.engine.client import WorkerEngine
-    from app.planner import PlanRequest, make_plan, read_profile
+    from app.gguf import read_profile
+    from app.planner import PlanRequest, make_plan
 
     name, path = speed_model(args)
     header(f"3. speed: generating {args.tokens} tokens on {gpu.name} and on the CPU ({name}, 4K context, "
@@ -834,7 +831,8 @@ def distance_from_fastest(rates: dict[int, float], fits: dict[int, bool],
 
 def sweep_budget(profile: GgufProfile, plan: Plan, gpu: Gpu, forced: frozenset[int]) -> int:
     """Free memory at which the planner keeps the experts of about a third of the blocks in RAM."""
-    from app.planner.sizes import ContextSettings, Layout, device_use, refusals
+    from app.gguf import ContextSettings
+    from app.planner.sizes import Layout, device_use, refusals
 
     n = profile.hparams.n_blocks
     settings = ContextSettings(n_ctx=plan.n_ctx, kv_type=plan.load.kv_type, n_ubatch=plan.load.n_ubatch,
@@ -847,7 +845,8 @@ def sweep_budget(profile: GgufProfile, plan: Plan, gpu: Gpu, forced: frozenset[i
 def sweep_step(args: argparse.Namespace, machine: Machine, gpu: Gpu, speed: SpeedResult | None,
                summary: Summary) -> None:
     from app.engine.client import WorkerEngine
-    from app.planner import PlanRequest, make_plan, read_profile
+    from app.gguf import read_profile
+    from app.planner import PlanRequest, make_plan
 
     name, path = speed_model(args)
     profile = read_profile(path)

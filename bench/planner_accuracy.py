@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("OSSIAN_HOME", tempfile.mkdtemp(prefix="ossian-bench-"))
 
 from app.engine.interface import LoadPlan
-from app.planner import GgufProfile, read_profile
-from app.planner.sizes import MIB, ContextSettings, Layout, memory_use
+from app.gguf import ContextSettings, GgufProfile, read_profile
+from app.planner.sizes import MIB, Layout, memory_use
 from tests.fixtures.shape_twins import shape_twin_20b, shape_twin_120b
 from tests.fixtures.tiny_models import tiny_gpt_oss_model
 

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from app.gguf import GgufProfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -50,6 +54,44 @@ def tiny_model_path() -> Path:
     from tests.fixtures.tiny_models import tiny_gpt_oss_model
 
     return tiny_gpt_oss_model()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_path: Path) -> Path:
+    """The tiny gpt-oss GGUF, by the name the gguf and planner tests use."""
+    return tiny_model_path
+
+
+# The shape twins of the published 20b and 120b files and their profiles, shared by the gguf and planner
+# tests (headers only: reading them is quick; loading them is what the slow tests do).
+
+
+@pytest.fixture(scope="session")
+def twin_20b() -> Path:
+    from tests.fixtures.shape_twins import shape_twin_20b
+
+    return shape_twin_20b()
+
+
+@pytest.fixture(scope="session")
+def twin_120b() -> Path:
+    from tests.fixtures.shape_twins import shape_twin_120b
+
+    return shape_twin_120b()
+
+
+@pytest.fixture(scope="session")
+def profile_20b(twin_20b: Path) -> GgufProfile:
+    from app.gguf import read_profile
+
+    return read_profile(twin_20b)
+
+
+@pytest.fixture(scope="session")
+def profile_120b(twin_120b: Path) -> GgufProfile:
+    from app.gguf import read_profile
+
+    return read_profile(twin_120b)
 
 
 @pytest.fixture(scope="session")

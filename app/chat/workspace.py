@@ -25,15 +25,14 @@ from app.chat.events import ChatListener
 from app.chat.session import ChatSession, SessionOptions
 from app.documents import DocumentIndex, ExtractedDocument
 from app.engine.interface import Engine, ModelInfo
+from app.gguf import GgufProfile, ModelFileError, read_profile
 from app.models import DownloadManager, HubAccess, Library
 from app.paths import AppPaths, app_paths
 from app.planner import (
     Attempt,
-    GgufProfile,
     LadderResult,
     LoadFailed,
     Machine,
-    ModelFileError,
     Plan,
     PlanRequest,
     RememberedPlans,
@@ -41,7 +40,6 @@ from app.planner import (
     detect_machine,
     load_with_fallback,
     make_plan,
-    read_profile,
 )
 from app.settings import Settings, load_settings, save_settings
 from app.store import Attachment, Conversation, Store, open_store

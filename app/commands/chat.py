@@ -31,6 +31,7 @@ from app.engine.interface import (
     SamplingSettings,
     TokenEvent,
 )
+from app.gguf import ModelFileError, read_profile
 from app.harmony import (
     SYSTEM,
     USER,
@@ -46,7 +47,7 @@ from app.harmony import (
     render_conversation,
     turn_answer,
 )
-from app.planner import ModelFileError, Plan, PlanRequest, detect_machine, make_plan, read_profile
+from app.planner import Plan, PlanRequest, detect_machine, make_plan
 
 DEFAULT_CTX = 8192
 

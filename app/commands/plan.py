@@ -13,16 +13,8 @@ import json
 import re
 
 from app.commands import CommandError, UsageError
-from app.planner import (
-    Machine,
-    ModelFileError,
-    Plan,
-    PlanRequest,
-    describe_machine,
-    detect_machine,
-    make_plan,
-    read_profile,
-)
+from app.gguf import ModelFileError, read_profile
+from app.planner import Machine, Plan, PlanRequest, describe_machine, detect_machine, make_plan
 from app.planner.explain import context, gib
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)

@@ -15,9 +15,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from app.gguf.kv import KvType
 from app.harmony.segments import Segment
 
-KvType = Literal["f16", "q8_0"]
 DoneReason = Literal["return", "call", "eog", "length", "cancelled"]
 ErrorKind = Literal[
     "model",      # the file is missing, broken, or not a gpt-oss model

@@ -7,7 +7,7 @@ the model and context from llama-cpp-python's thin wrappers and the C API, with 
 n_ctx, n_batch/n_ubatch, n_gpu_layers, expert overrides, KV type, flash attention, threads, mmap,
 swa_full; then a one-token warm-up decode, so that a compute buffer that does not fit fails now.
 
-Before llama.cpp sees the file, the planner's profile reader checks it (missing, not GGUF, cut short,
+Before llama.cpp sees the file, the GGUF profile reader (`app.gguf`) checks it (missing, not GGUF, cut short,
 another architecture) and says what is wrong in words; what llama.cpp still refuses is explained from
 its log. On Linux a CPU-only load runs under a data-size limit of the machine's memory, so a plan that
 asks for more fails as an allocation error instead of waking the out-of-memory killer.
@@ -32,10 +32,8 @@ from app.engine.worker_backends import load_backends
 from app.engine.worker_batch import TokenBatch
 from app.engine.worker_log import ERROR, LlamaLog
 from app.engine.worker_tokens import PromptTokenizer
+from app.gguf import ContextSettings, ModelFileError, kv_bytes, read_profile
 from app.harmony.parser import REQUIRED_SPECIALS
-from app.planner.errors import ModelFileError
-from app.planner.profile import read_profile
-from app.planner.sizes import ContextSettings, kv_bytes
 
 KV_TYPES = {"f16": llama_c.GGML_TYPE_F16, "q8_0": llama_c.GGML_TYPE_Q8_0}
 FLASH_ATTN = {None: llama_c.LLAMA_FLASH_ATTN_TYPE_AUTO, True: llama_c.LLAMA_FLASH_ATTN_TYPE_ENABLED,

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Literal
 from app.models.catalog import CatalogEntry
 
 if TYPE_CHECKING:  # the planner (with gguf and numpy) is loaded when advice is asked for, not at import
-    from app.planner import GgufProfile, Machine, Plan
+    from app.gguf import GgufProfile
+    from app.planner import Machine, Plan
 
 MIB = 2**20
 FitLevel = Literal["recommended", "fits", "slow", "too_big"]
@@ -60,7 +61,7 @@ class Fit:
 
 def catalog_profile(entry: CatalogEntry) -> GgufProfile:
     """The profile the entry's file will have: its family's published shape, scaled to its size."""
-    from app.planner import BlockBytes, GgufProfile, Hyperparameters
+    from app.gguf import BlockBytes, GgufProfile, Hyperparameters
 
     shape = SHAPES[entry.family]
     output = int(OUTPUT_MIB * MIB)

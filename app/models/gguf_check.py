@@ -1,7 +1,7 @@
-"""Is this GGUF a gpt-oss model Ossian can run? The planner's profile reader answers; this maps its answer.
+"""Is this GGUF a gpt-oss model Ossian can run? The profile reader (`app.gguf`) answers; this maps its answer.
 
 Used after a download (before the files are registered) and on import. The header walk, the split-set
-search from any part and the error wording all belong to the planner (`read_profile`); this module
+search from any part and the error wording all belong to the profile reader (`read_profile`); this module
 turns its `ModelFileError` into the models room's `NotUsable` and keeps what the library records.
 """
 
@@ -14,8 +14,9 @@ from pathlib import Path
 from app.models.errors import NotUsable
 from app.models.naming import model_stem, quantization_from_name
 
-# The planner ends a message about a broken file with what to do about a local copy; a caller that knows
-# better (a download that matched the Hub's hash) words its own advice, so it gets the reason without it.
+# The profile reader ends a message about a broken file with what to do about a local copy; a caller
+# that knows better (a download that matched the Hub's hash) words its own advice, so it gets the reason
+# without it.
 _COPY_ADVICE = re.compile(r"[\s:;.]*(?:the download or copy was cut short[;.]\s*)?"
                           r"download (?:or copy )?(?:it|them|the model) again\.?\s*$", re.IGNORECASE)
 
@@ -31,8 +32,8 @@ class ModelHeader:
 
 def inspect_model(path: Path) -> ModelHeader:
     """Check the header of a model (any part of a split set); `NotUsable` says what is wrong."""
-    # Imported here: the planner brings gguf and numpy, which listing models at start-up never needs.
-    from app.planner import ModelFileError, read_profile
+    # Imported here: the reader brings gguf and numpy, which listing models at start-up never needs.
+    from app.gguf import ModelFileError, read_profile
 
     try:
         profile = read_profile(path)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from app.gguf import GgufProfile
 from app.planner import explain
 from app.planner.devices import Machine
 from app.planner.plan import MIN_CTX, Plan, PlanRequest, make_plan
-from app.planner.profile import GgufProfile
 
 STEP = 1024
 

@@ -21,9 +21,9 @@ import psutil
 
 from app.engine.probe import ProbeReport, run_probe
 from app.planner import device_fallbacks
+from app.units import GIB, format_bytes
 
 DeviceKind = Literal["gpu", "igpu", "accel"]
-GIB = 2**30
 # Share of unified memory macOS lets the GPU use (its recommendedMaxWorkingSetSize): about 75% on
 # machines with more than 36 GB, about two thirds below (measured: 96 GiB of 128, 48 of 64).
 APPLE_WORKING_SET_LARGE = 0.75
@@ -163,7 +163,7 @@ def describe_machine(*, gpu_free: int | None = None, gpu_total: int | None = Non
         total = gpu_total if gpu_total is not None else gpu_free
         free = gpu_free if gpu_free is not None else max(0, total - GIB // 2)  # type: ignore[operator]
         assert total is not None
-        gpus = (Gpu("GPU", gpu_name or f"{total / GIB:.0f} GiB GPU", "gpu", min(free, total), total),)
+        gpus = (Gpu("GPU", gpu_name or f"{format_bytes(total)} GPU", "gpu", min(free, total), total),)
     else:
         gpus = ()
     return Machine(gpus=gpus, ram_total=ram_total, ram_available=ram_available, unified_memory=unified,

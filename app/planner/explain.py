@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from app.gguf import GgufProfile
 from app.planner.devices import Machine
-from app.planner.profile import GgufProfile
 from app.planner.sizes import GIB, Buffers, Layout, MemoryUse
 
 if TYPE_CHECKING:

@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from app.engine.interface import Engine, EngineError, EngineFailure, LoadPlan, ModelInfo
+from app.gguf import GgufProfile
 from app.planner import explain
 from app.planner.devices import Machine
 from app.planner.plan import MIN_CTX, Plan, PlanRequest, make_plan
-from app.planner.profile import GgufProfile
 from app.planner.remembered import RememberedPlans, Tightening
 
 RETRYABLE = frozenset({"memory", "crashed"})  # a worker killed by the OS for memory reports "crashed"

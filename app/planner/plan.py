@@ -26,22 +26,20 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from app.engine.interface import KvType, LoadPlan
+from app.engine.interface import LoadPlan
+from app.gguf import ContextSettings, GgufProfile, KvType, kv_bytes_per_block
+from app.gguf.kv import padded_ctx
 from app.planner import explain
 from app.planner.devices import Gpu, Machine
-from app.planner.profile import GgufProfile
 from app.planner.sizes import (
     GIB,
     MIB,
     Buffers,
-    ContextSettings,
     Layout,
     MemoryUse,
     Refusals,
     device_use,
-    kv_bytes_per_block,
     memory_use,
-    padded_ctx,
     refusals,
 )
 

@@ -21,11 +21,10 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from app.engine.interface import KvType
+from app.gguf import GgufProfile, KvType
 from app.paths import app_paths
 from app.planner.devices import Machine
 from app.planner.plan import PlanRequest
-from app.planner.profile import GgufProfile
 
 log = logging.getLogger(__name__)
 FILE_NAME = "plans.json"

@@ -3,9 +3,8 @@
 Pure arithmetic on a `GgufProfile`. Three kinds of buffer, as llama.cpp reports them on load:
 
 - model: the tensors, placed per block (dense part, experts) plus the output layer and token embedding;
-- KV cache: per block on the block's device. Full-attention blocks hold `pad256(n_ctx)` cells; sliding-
-  window blocks hold `pad256(min(n_ctx, window + n_ubatch))` (llama_kv_cache_iswa, `swa_full=False`);
-  a cell is one K row and one V row of `n_head_kv * head_dim` values in the cache type;
+- KV cache: per block on the block's device, its bytes per block from `app.gguf.kv` (the model's
+  arithmetic, which the engine's worker uses too);
 - compute: the peak of ggml's graph allocator for the worst-case batch of `n_ubatch` tokens. It is not
   a closed formula in llama.cpp; the model here follows the graph's three peaks, with the constants
   fitted to llama.cpp 0.3.36's own dry runs (`no_alloc`) of the gpt-oss shapes on the CPU, where it is
@@ -30,14 +29,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from app.engine.interface import KvType
-from app.planner.profile import GgufProfile
+from app.gguf import ContextSettings, GgufProfile, kv_bytes_per_block, kv_cells
 
 MIB = 2**20
 GIB = 2**30
-# ggml block sizes of the KV cache types: (values per block, bytes per block)
-KV_TYPE_BLOCKS: dict[str, tuple[int, int]] = {"f16": (1, 2), "q8_0": (32, 34)}
-CELL_PADDING = 256  # llama.cpp pads n_ctx and the sliding-window cache to 256 cells
 # Fitted to llama.cpp dry runs (see the module docstring); in activation rows of n_embd float32 values.
 MOE_EXTRA_ROWS = 0.5  # router and weighting tensors next to the expert activations
 OUTPUT_ROWS = 3.0  # activation rows alive next to the logits
@@ -66,16 +61,6 @@ class Layout:
     def n_gpu_layers(self) -> int:
         """llama.cpp's n_gpu_layers for this layout (the output layer counts as one)."""
         return self.n_gpu_blocks + (1 if self.output_on_gpu else 0)
-
-
-@dataclass(frozen=True)
-class ContextSettings:
-    n_ctx: int
-    kv_type: KvType = "f16"
-    n_ubatch: int = 512
-    n_outputs: int | None = None  # output rows reserved per batch; None: llama.cpp's default (n_ubatch)
-    flash_attn: bool = True
-    swa_full: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,31 +140,6 @@ def refusals(profile: GgufProfile, limits: dict[str, int]) -> Refusals:
         else:
             dense[block] += tensor.nbytes
     return Refusals(tuple(dense), tuple(experts), output)
-
-
-def padded_ctx(n_ctx: int) -> int:
-    return -(-n_ctx // CELL_PADDING) * CELL_PADDING
-
-
-def kv_cells(profile: GgufProfile, settings: ContextSettings) -> tuple[int, int]:
-    """Cells of a full-attention block and of a sliding-window block."""
-    full = padded_ctx(settings.n_ctx)
-    if settings.swa_full:
-        return full, full
-    window = profile.hparams.sliding_window + settings.n_ubatch
-    return full, min(full, padded_ctx(window))
-
-
-def kv_bytes_per_block(profile: GgufProfile, settings: ContextSettings) -> tuple[int, ...]:
-    h = profile.hparams
-    values, block_bytes = KV_TYPE_BLOCKS[settings.kv_type]
-    row = (h.n_head_kv * h.head_dim_k + h.n_head_kv * h.head_dim_v) // values * block_bytes
-    full, swa = kv_cells(profile, settings)
-    return tuple(row * (swa if is_swa else full) for is_swa in h.swa_blocks)
-
-
-def kv_bytes(profile: GgufProfile, settings: ContextSettings) -> int:
-    return sum(kv_bytes_per_block(profile, settings))
 
 
 def memory_use(profile: GgufProfile, layout: Layout, settings: ContextSettings,

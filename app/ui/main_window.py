@@ -37,8 +37,9 @@ from app import APP_NAME
 from app.chat import events as ev
 from app.chat.export import ExportKind, export_format, export_to_path, suggested_file_name
 from app.chat.workspace import LoadedModel, Workspace
+from app.gguf import ModelFileError
 from app.models import format_bytes
-from app.planner import LoadFailed, ModelFileError
+from app.planner import LoadFailed
 from app.store import StoreError
 from app.text_safety import shown_name
 from app.ui.attachments import AttachmentController

@@ -10,7 +10,7 @@ from app.chat.session import SessionOptions
 from app.chat.turn import TurnOptions
 from app.chat.workspace import Workspace
 from app.engine.interface import SamplingSettings
-from app.planner import ModelFileError
+from app.gguf import ModelFileError
 from tests.chat.conftest import ANALYSIS_THEN_FINAL, Recorder
 
 

@@ -8,8 +8,7 @@ import pytest
 
 from app.engine.client import WorkerEngine
 from app.engine.interface import Done, GenerateRequest, LoadPlan, SamplingSettings
-from app.planner.profile import read_profile
-from app.planner.sizes import ContextSettings, kv_bytes_per_block
+from app.gguf import ContextSettings, kv_bytes_per_block, read_profile
 from tests.engine.conftest import collect, harmony_prompt
 
 pytestmark = pytest.mark.slow

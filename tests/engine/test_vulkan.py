@@ -26,7 +26,8 @@ from app.engine.interface import Done, GenerateRequest, LoadPlan, SamplingSettin
 from app.engine.probe import ProbeDevice, ProbeReport, run_probe
 from app.engine.worker_log import LlamaLog
 from app.engine.worker_session import Session
-from app.planner import detect_machine, make_plan, read_profile
+from app.gguf import read_profile
+from app.planner import detect_machine, make_plan
 from app.planner.plan import PlanRequest
 from tests.engine import test_worker_cache as cache_tests
 from tests.engine.conftest import ANALYSIS_THEN_FINAL, NO_STOPS, collect, harmony_prompt, tiny_plan

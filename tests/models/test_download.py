@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from app.gguf import read_profile
 from app.models import (
     DownloadRequest,
     DownloadState,
@@ -26,10 +27,10 @@ from app.models import (
     load_catalog,
 )
 from app.models import download as download_module
-from app.planner import read_profile
 from app.settings import Settings
 from tests.fixtures.hub_server import HubServer
 from tests.fixtures.tiny_models import tiny_gpt_oss_model, tiny_llama_model
+from tests.gguf.test_hostile_headers import patched
 from tests.models.conftest import (
     FILE_20B,
     FILES_120B,
@@ -40,7 +41,6 @@ from tests.models.conftest import (
     Recorder,
     publish_catalog_models,
 )
-from tests.planner.test_hostile_headers import patched
 
 CATALOG = load_catalog()
 REQUEST_20B = DownloadRequest.from_catalog(CATALOG.get("gpt-oss-20b"))

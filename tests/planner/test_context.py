@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from app.planner import GgufProfile, PlanRequest, context_option, describe_machine, make_plan, max_context
+from app.gguf import GgufProfile
+from app.planner import PlanRequest, context_option, describe_machine, make_plan, max_context
 
 GIB = 2**30
 K = 1024

@@ -9,7 +9,8 @@ import psutil
 import pytest
 
 from app.engine.probe import ProbeReport, run_probe
-from app.planner import GgufProfile, describe_machine, detect_machine, make_plan
+from app.gguf import GgufProfile
+from app.planner import describe_machine, detect_machine, make_plan
 from app.planner.device_fallbacks import amd_driver_version, amd_sysfs_gpus, nvml_gpus
 
 GIB = 2**30

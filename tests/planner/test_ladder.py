@@ -19,8 +19,8 @@ from app.engine.interface import (
     LoadPlan,
     ModelInfo,
 )
+from app.gguf import GgufProfile, read_profile
 from app.planner import (
-    GgufProfile,
     LoadFailed,
     Machine,
     PlanRequest,
@@ -29,7 +29,6 @@ from app.planner import (
     describe_machine,
     load_with_fallback,
     make_plan,
-    read_profile,
 )
 from app.planner.ladder import measured_deficit
 

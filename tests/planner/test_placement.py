@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from app.engine.interface import LoadPlan
-from app.planner import GgufProfile, Plan, PlanRequest, describe_machine, make_plan, read_profile
+from app.gguf import GgufProfile, read_profile
+from app.planner import Plan, PlanRequest, describe_machine, make_plan
 from tests.fixtures.shape_twins import REPO_ROOT
 
 GIB = 2**30

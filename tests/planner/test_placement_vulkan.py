@@ -17,7 +17,8 @@ import pytest
 
 from app.engine.client import WorkerEngine
 from app.engine.probe import ProbeReport, run_probe
-from app.planner import GgufProfile, Machine, PlanRequest, detect_machine, make_plan
+from app.gguf import GgufProfile
+from app.planner import Machine, PlanRequest, detect_machine, make_plan
 from app.planner.ladder import load_with_fallback
 from app.planner.remembered import RememberedPlans
 from app.planner.sizes import GPU_COMPUTE_ALLOWANCE

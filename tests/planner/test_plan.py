@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.planner import GgufProfile, Gpu, Machine, Plan, PlanRequest, describe_machine, make_plan
+from app.gguf import GgufProfile
+from app.planner import Gpu, Machine, Plan, PlanRequest, describe_machine, make_plan
 from app.planner.plan import gpu_margin_for
 
 GIB = 2**30

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from app.planner import GgufProfile, Gpu, Machine, PlanRequest, make_plan
+from app.gguf import ContextSettings, GgufProfile
+from app.planner import Gpu, Machine, PlanRequest, make_plan
 from app.planner.plan import gpu_margin_for
-from app.planner.sizes import ContextSettings, Layout, device_use, layer_devices, refusals
+from app.planner.sizes import Layout, device_use, layer_devices, refusals
 
 GIB = 2**30
 MIB = 2**20

@@ -5,10 +5,9 @@ from __future__ import annotations
 import app.planner
 
 EXPECTED = [
-    "Attempt", "BlockBytes", "Buffers", "ContextOption", "DeviceUse", "GgufProfile", "Gpu", "Hyperparameters",
-    "LadderResult", "LoadFailed", "Machine", "ModelFileError", "Plan", "PlanRequest", "RememberedPlans",
-    "Tightening", "context_option", "describe_machine", "detect_machine", "load_with_fallback", "make_plan",
-    "max_context", "read_profile",
+    "Attempt", "Buffers", "ContextOption", "DeviceUse", "Gpu", "LadderResult", "LoadFailed", "Machine",
+    "Plan", "PlanRequest", "RememberedPlans", "Tightening", "context_option", "describe_machine",
+    "detect_machine", "load_with_fallback", "make_plan", "max_context",
 ]
 
 

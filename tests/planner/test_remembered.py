@@ -6,7 +6,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from app.planner import GgufProfile, PlanRequest, RememberedPlans, Tightening, describe_machine
+from app.gguf import GgufProfile
+from app.planner import PlanRequest, RememberedPlans, Tightening, describe_machine
 from app.planner.remembered import plan_key
 
 GIB = 2**30

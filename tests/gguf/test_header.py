@@ -9,8 +9,8 @@ import gguf
 import numpy as np
 import pytest
 
-from app.planner.errors import ModelFileError
-from app.planner.gguf_header import MAX_KEPT_ARRAY, ArraySummary, read_header
+from app.gguf import ModelFileError
+from app.gguf.header import MAX_KEPT_ARRAY, ArraySummary, read_header
 
 
 @pytest.mark.parametrize("which", ["tiny", "120b part 2"])

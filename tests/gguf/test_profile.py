@@ -8,8 +8,8 @@ from pathlib import Path
 import gguf
 import pytest
 
-from app.planner import GgufProfile, ModelFileError, read_profile
-from app.planner.gguf_header import read_header
+from app.gguf import GgufProfile, ModelFileError, read_profile
+from app.gguf.header import read_header
 from tests.fixtures.shape_twins import TWIN_20B, TWIN_120B, tensor_bytes, tensor_layout
 from tests.fixtures.tiny_models import TINY, tiny_llama_model, write_not_a_gguf, write_truncated_copy
 

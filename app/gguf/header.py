@@ -5,8 +5,8 @@ The format's definitions (magic, versions, value types, tensor types and their b
 `gguf.GGUFReader` builds numpy views for every string: measured on this machine, 9.6 s for the 20b shape
 twin's header and 36 s for a header with the published files' 201,088 tokens and 446,189 merges, where
 this walk takes 0.1 s and 0.2 s.
-Long arrays (the vocabulary, the merges) are skipped and kept only as their length; the planner needs
-nothing else from them.
+Long arrays (the vocabulary, the merges) are skipped and kept only as their length; nothing Ossian reads
+needs more of them.
 
 Every way the file can be wrong ends in a `ModelFileError` that says which file and what to do. A file
 may be hostile (any Hub repository can serve one with a correct hash): every count and length in the
@@ -24,9 +24,9 @@ from typing import Any
 
 import gguf
 
-from app.planner.errors import ModelFileError
+from app.gguf.errors import ModelFileError
 
-# Arrays longer than this are kept as ArraySummary: nothing the planner reads is that long.
+# Arrays longer than this are kept as ArraySummary: nothing Ossian reads is that long.
 MAX_KEPT_ARRAY = 4096
 # Arrays of arrays deeper than this are damage (or an attack on the reader's stack), not a model.
 MAX_ARRAY_DEPTH = 8

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.planner.errors import ModelFileError
-from app.planner.gguf_header import ArraySummary, GgufHeader, read_header
+from app.gguf.errors import ModelFileError
+from app.gguf.header import ArraySummary, GgufHeader, read_header
 
 ARCHITECTURE = "gpt-oss"
 SPLIT_NAME = re.compile(r"^(?P<prefix>.+)-(?P<no>\d{5})-of-(?P<count>\d{5})\.gguf$")

@@ -1,4 +1,8 @@
-"""The planner's errors: what is wrong with a model file, said so a person can act on it."""
+"""What is wrong with a model file, said so a person can act on it: `ModelFileError`.
+
+Raised by the header reader and the profile; the engine's worker, the planner, the models room and the
+commands all catch this one class.
+"""
 
 from __future__ import annotations
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import gguf
 import pytest
 
-from app.planner import ModelFileError, read_profile
-from app.planner.gguf_header import MAX_ARRAY_DEPTH, read_header
-from tests.planner.test_gguf_header import gguf_string, raw_gguf
+from app.gguf import ModelFileError, read_profile
+from app.gguf.header import MAX_ARRAY_DEPTH, read_header
+from tests.gguf.test_header import gguf_string, raw_gguf
 
 
 def patched(source: Path, destination: Path, key: str, value: int) -> Path:
