@@ -20,12 +20,14 @@ import tempfile
 import types
 import typing
 from dataclasses import asdict, dataclass, field, fields
+from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
+from app.harmony.messages import ReasoningEffort
+
 log = logging.getLogger(__name__)
 
-ReasoningEffort = Literal["low", "medium", "high"]
 Theme = Literal["system", "light", "dark"]
 ToolApproval = Literal["ask", "always"]
 
@@ -43,7 +45,8 @@ class Settings:
     models_dir: str | None = _option(None, "Folder for models (default: 'models' in the data folder).")
     offline_only: bool = _option(False, "Never use the network, not even for downloads or Hub searches.")
     hf_endpoint: str | None = _option(None, "Hugging Face Hub address (a mirror); HF_ENDPOINT overrides it.")
-    reasoning_effort: ReasoningEffort = _option("medium", "Reasoning effort for new conversations.")
+    reasoning_effort: ReasoningEffort = _option(ReasoningEffort.MEDIUM,
+                                                "Reasoning effort for new conversations.")
     context_tokens: int | None = _option(None, "Context window in tokens (default: the planner's choice).")
     theme: Theme = _option("system", "Colour theme; 'system' follows the operating system.")
     python_tool_approval: ToolApproval = _option("ask", "Ask before each python tool call runs.")
@@ -59,6 +62,8 @@ def option_docs() -> dict[str, str]:
 
 
 def _matches(value: Any, annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return value in {member.value for member in annotation}
     origin = typing.get_origin(annotation)
     if origin is Literal:
         return value in typing.get_args(annotation)
@@ -112,7 +117,8 @@ def load_settings(path: Path) -> Settings:
                 extra[key] = value
             continue
         if _matches(value, hints[key]):
-            values[key] = value
+            hint = hints[key]
+            values[key] = hint(value) if isinstance(hint, type) and issubclass(hint, Enum) else value
         else:
             log.warning("setting %s=%r is not valid; using the default", key, value)
     return Settings(**values, extra=extra)

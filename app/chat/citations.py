@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.store import Message
+from app.store import MessageRecord
 from app.text_safety import shown_name
 from app.tools.document_browser import CITATION_RE
 
@@ -141,7 +141,7 @@ class CitationStream:
         return self.resolver.display(text)
 
 
-def named_answer_texts(messages: Sequence[Message]) -> dict[int, str]:
+def named_answer_texts(messages: Sequence[MessageRecord]) -> dict[int, str]:
     """Stored answers whose citations can be named, as message id -> text to show (exports use it)."""
     resolver = CitationResolver()
     shown: dict[int, str] = {}

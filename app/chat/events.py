@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal
 
+from app.store import ToolCallState
+
 ItemKind = Literal["reasoning", "preamble", "tool_call", "answer"]
-ToolState = Literal["waiting_approval", "running", "done", "failed", "denied"]
-TurnStatus = Literal[
-    "complete",      # ended with a final answer
-    "no_final",      # ended without a final answer: the UI shows the last text, flagged
-    "stopped",       # the user pressed stop
-    "interrupted",   # the engine died or the app was closed mid-answer
-    "failed",        # the engine reported an error before anything useful arrived
-    "max_steps",     # the tool loop hit its step limit
-]
+class TurnStatus(StrEnum):
+    """How a turn ended: decided by the turn loop, recorded with the turn's figures, and read back the same
+    way when the conversation is reopened (`chat.outcome.turn_outcome`)."""
+
+    COMPLETE = "complete"        # ended with a final answer
+    NO_FINAL = "no_final"        # ended without a final answer: the UI shows the last text, flagged
+    STOPPED = "stopped"          # the user pressed stop
+    INTERRUPTED = "interrupted"  # the engine died or the app was closed mid-answer
+    FAILED = "failed"            # the engine reported an error before anything useful arrived
+    MAX_STEPS = "max_steps"      # the tool loop hit its step limit
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ class ToolCallChanged:
     call_id: int  # the stored tool-call message
     tool_name: str
     arguments: str
-    state: ToolState
+    state: ToolCallState
     result: str = ""
     duration_s: float = 0.0
 

@@ -17,8 +17,7 @@ from datetime import date
 from app import harmony
 from app.chat import attachment_records
 from app.harmony.segments import CHANNEL, MESSAGE, START
-from app.store import Attachment
-from app.store import Message as StoredMessage
+from app.store import Attachment, MessageRecord
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ def user_content(text: str, attachments: Sequence[Attachment]) -> str:
     return "\n\n".join([*blocks, text]) if text else "\n\n".join(blocks)
 
 
-def to_harmony(message: StoredMessage, attachments: Sequence[Attachment] = ()) -> harmony.Message:
+def to_harmony(message: MessageRecord, attachments: Sequence[Attachment] = ()) -> harmony.Message:
     content = message.content
     if message.role == harmony.USER:
         content = user_content(content, attachments)
@@ -78,7 +77,7 @@ def to_harmony(message: StoredMessage, attachments: Sequence[Attachment] = ()) -
     )
 
 
-def belongs_in_prompt(message: StoredMessage) -> bool:
+def belongs_in_prompt(message: MessageRecord) -> bool:
     if message.status == "error":
         return False
     # An answer cut off before its first word carries nothing; a partial one is kept as said.
@@ -86,7 +85,7 @@ def belongs_in_prompt(message: StoredMessage) -> bool:
 
 
 def conversation_messages(
-    stored: Iterable[StoredMessage],
+    stored: Iterable[MessageRecord],
     attachments: Iterable[Attachment],
     settings: PromptSettings,
 ) -> list[harmony.Message]:

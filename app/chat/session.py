@@ -17,8 +17,7 @@ from app.chat.events import ChatEvent, ChatListener, TurnFinished, TurnStarted, 
 from app.chat.prompt import PromptSettings
 from app.chat.turn import TurnOptions, TurnRunner
 from app.engine.interface import Engine
-from app.store import Message as StoredMessage
-from app.store import NewAttachment, Store, StoreError
+from app.store import MessageRecord, NewAttachment, Store, StoreError
 from app.tools import ToolSession
 
 log = logging.getLogger(__name__)
@@ -61,7 +60,7 @@ class ChatSession:
         with self._lock:
             return self._runner is not None
 
-    def messages(self) -> list[StoredMessage]:
+    def messages(self) -> list[MessageRecord]:
         return self.store.list_messages(self.conversation_id)
 
     def prompt_settings(self) -> PromptSettings:
@@ -137,14 +136,14 @@ class ChatSession:
         if self.busy:
             raise ChatBusy("The model is still answering; stop it first.")
 
-    def _last_user_message(self) -> StoredMessage:
+    def _last_user_message(self) -> MessageRecord:
         for message in reversed(self.messages()):
             if message.role == "user":
                 return message
         raise NothingToDo("There is no question to answer again yet.")
 
     def _start(self, turn_id: int, user_message_id: int | None,
-               continue_message: StoredMessage | None = None) -> None:
+               continue_message: MessageRecord | None = None) -> None:
         runner = TurnRunner(store=self.store, engine=self.engine, tools=self.tools,
                             conversation_id=self.conversation_id, turn_id=turn_id,
                             settings=self.prompt_settings(), listener=self._relay,
@@ -163,7 +162,7 @@ class ChatSession:
                 self._runner = None
         self._listener(event)
 
-    def _run(self, runner: TurnRunner, continue_message: StoredMessage | None) -> None:
+    def _run(self, runner: TurnRunner, continue_message: MessageRecord | None) -> None:
         try:
             runner.run(continue_message)
         except StoreError as exc:

@@ -33,6 +33,7 @@ from app.chat.events import (
     TurnStats,
     TurnStatus,
 )
+from app.chat.outcome import answer_status
 from app.engine.interface import (
     Done,
     Engine,
@@ -43,9 +44,16 @@ from app.engine.interface import (
     TokenEvent,
 )
 from app.harmony.segments import CHANNEL, MESSAGE
-from app.store import Message as StoredMessage
-from app.store import MessageStream, NewMessage, Store, StoreError
-from app.store import TurnStats as StoredTurnStats
+from app.store import (
+    MessageRecord,
+    MessageStatus,
+    MessageStream,
+    NewMessage,
+    Store,
+    StoreError,
+    ToolCallState,
+    TurnFigures,
+)
 from app.tools import ToolCall, ToolResult, ToolSession
 
 log = logging.getLogger(__name__)
@@ -57,7 +65,9 @@ _DISPLAY_TO_ITEM: dict[harmony.DisplayKind, ItemKind] = {
     harmony.DisplayKind.THINKING: "reasoning",
     harmony.DisplayKind.TOOL_CALL: "tool_call",
 }
-_TOOL_STATES = {"waiting_approval", "running", "done", "failed", "denied"}
+# A finished call's result status, as the state kept for its card.
+_RESULT_STATES = {"ok": ToolCallState.DONE, "denied": ToolCallState.DENIED, "error": ToolCallState.FAILED,
+                  "cancelled": ToolCallState.CANCELLED}
 
 
 @dataclass(frozen=True)
@@ -98,7 +108,7 @@ class _LiveMessage:
 class _StepResult:
     done: Done | None = None
     error: EngineError | None = None
-    tool_calls: list[StoredMessage] = field(default_factory=list)
+    tool_calls: list[MessageRecord] = field(default_factory=list)
     produced_text: bool = False
 
 
@@ -141,7 +151,7 @@ class TurnRunner:
 
     # ---------------------------------------------------------------------------------------- run
 
-    def run(self, continue_message: StoredMessage | None = None) -> TurnFinished:
+    def run(self, continue_message: MessageRecord | None = None) -> TurnFinished:
         """Generate until the turn ends; `continue_message` resumes an interrupted message in place."""
         unsubscribe = self._tools.add_listener(self._on_tool_call)
         started = time.monotonic()
@@ -156,29 +166,30 @@ class TurnRunner:
         log.info("turn %s: %s in %.1f s", self._turn_id, finished.status, time.monotonic() - started)
         return finished
 
-    def _run_steps(self, continue_message: StoredMessage | None, totals: _Totals) -> TurnFinished:
+    def _run_steps(self, continue_message: MessageRecord | None, totals: _Totals) -> TurnFinished:
         tool_steps = 0
         while True:
             if self._stop.is_set():
-                return self._finish("stopped", totals)
+                return self._finish(TurnStatus.STOPPED, totals)
             step = self._generate_step(continue_message, totals)
             continue_message = None
             if step.error is not None:
-                status: TurnStatus = "interrupted" if (step.produced_text or totals.steps > 1) else "failed"
+                produced = step.produced_text or totals.steps > 1
+                status = TurnStatus.INTERRUPTED if produced else TurnStatus.FAILED
                 return self._finish(status, totals, self._error_text(step.error))
             assert step.done is not None
             if step.done.reason == "cancelled" or self._stop.is_set():
-                return self._finish("stopped", totals)
+                return self._finish(TurnStatus.STOPPED, totals)
             if step.tool_calls:
                 for call in step.tool_calls:
                     if tool_steps >= self._options.max_tool_steps:
-                        return self._finish("max_steps", totals, (
+                        return self._finish(TurnStatus.MAX_STEPS, totals, (
                             f"Stopped after {tool_steps} tool calls in one turn (the limit); "
                             "ask again to let the model go on."))
                     tool_steps += 1
                     self._run_tool(call)
                     if self._stop.is_set():
-                        return self._finish("stopped", totals)
+                        return self._finish(TurnStatus.STOPPED, totals)
                 continue
             if step.done.reason == "length":
                 return self._finish(self._answer_status(), totals, (
@@ -187,7 +198,7 @@ class TurnRunner:
 
     # ------------------------------------------------------------------------------ one generation
 
-    def _generate_step(self, continue_message: StoredMessage | None, totals: _Totals) -> _StepResult:
+    def _generate_step(self, continue_message: MessageRecord | None, totals: _Totals) -> _StepResult:
         stored = self._store.list_messages(self._conversation_id)
         attachments = self._store.list_attachments(self._conversation_id)
         model = self._engine.model
@@ -230,7 +241,7 @@ class TurnRunner:
         totals.add(result.done, model.n_ctx)
         return result
 
-    def _resume_in_parser(self, parser: harmony.StreamParser, message: StoredMessage,
+    def _resume_in_parser(self, parser: harmony.StreamParser, message: MessageRecord,
                           live: dict[int, _LiveMessage]) -> None:
         """Put the parser inside `message`'s content, as if it had just read its header."""
         if message.channel:
@@ -266,8 +277,8 @@ class TurnRunner:
             item = live.pop(event.index, None)
             if item is None:
                 return
-            final_status = "complete" if status == "complete" else "interrupted"
-            item.stream.finish(final_status)  # type: ignore[arg-type]
+            final_status: MessageStatus = "complete" if status == "complete" else "interrupted"
+            item.stream.finish(final_status)
             self._emit(ItemFinished(item.stored_id, item.kind, time.monotonic() - item.started))
             if item.kind == "tool_call" and final_status == "complete":
                 result.tool_calls.append(self._store.get_message(item.stored_id))
@@ -283,7 +294,7 @@ class TurnRunner:
 
     # --------------------------------------------------------------------------------------- tools
 
-    def _run_tool(self, call: StoredMessage) -> None:
+    def _run_tool(self, call: MessageRecord) -> None:
         assert call.recipient is not None
         channel = call.channel or harmony.COMMENTARY
         result: ToolResult = self._tools.run_call(call.recipient, call.content, cancel=self._stop,
@@ -291,7 +302,7 @@ class TurnRunner:
         tool_message = self._store.append_message(self._conversation_id, NewMessage(
             role="tool", name=result.author, recipient=harmony.ASSISTANT, channel=channel,
             content=result.content), turn_id=self._turn_id)
-        state = {"ok": "done", "denied": "denied", "error": "failed", "cancelled": "failed"}[result.status]
+        state = _RESULT_STATES[result.status]
         self._store.set_tool_call(call.id, state, result_message_id=tool_message.id,
                                   duration_s=result.duration_s,
                                   error=None if result.status == "ok" else result.status)
@@ -300,18 +311,16 @@ class TurnRunner:
         """Relay the tool session's live call states to our observers as card updates."""
         if call.call_id is None or not str(call.call_id).isdigit():
             return
-        state = str(call.state)
-        if state not in _TOOL_STATES:
-            state = "failed"  # cancelled shows as failed on the card, with its text
-        if state in ("waiting_approval", "running"):
+        state = call.state
+        if not state.finished:
             try:
-                self._store.set_tool_call(int(call.call_id), state)  # type: ignore[arg-type]
+                self._store.set_tool_call(int(call.call_id), state)
             except StoreError as exc:
                 log.warning("tool call %s state not saved: %s", call.call_id, exc)
         self._emit(ToolCallChanged(
             turn_id=self._turn_id, call_id=int(call.call_id), tool_name=call.tool,
             arguments=call.code if call.code is not None else call.arguments,
-            state=state,  # type: ignore[arg-type]
+            state=state,
             result=(call.result.content if call.result is not None else call.output) or "",
             duration_s=max(0.0, call.duration_s or 0.0)))
 
@@ -319,9 +328,7 @@ class TurnRunner:
 
     def _answer_status(self) -> TurnStatus:
         messages = [m for m in self._store.list_messages(self._conversation_id) if m.turn_id == self._turn_id]
-        harmony_messages = [prompt.to_harmony(m) for m in messages if m.role != "user"]
-        answer = harmony.turn_answer(harmony_messages)
-        return "complete" if answer is not None and not answer.flagged else "no_final"
+        return answer_status([m for m in messages if m.role != "user"])
 
     def _error_text(self, error: EngineError) -> str:
         if error.kind == "crashed" and not self._store_failed:
@@ -333,7 +340,7 @@ class TurnRunner:
     def _finish(self, status: TurnStatus, totals: _Totals, message: str = "") -> TurnFinished:
         stats = totals.stats()
         try:
-            self._store.record_turn_stats(self._turn_id, StoredTurnStats(
+            self._store.record_turn_stats(self._turn_id, TurnFigures(
                 prompt_tokens=stats.prompt_tokens, reused_tokens=stats.reused_tokens,
                 generated_tokens=stats.generated_tokens, time_to_first_token_s=stats.time_to_first_token_s,
                 tokens_per_second=stats.tokens_per_second, finish_reason=status))
@@ -379,5 +386,5 @@ class _Totals:
                          self.generated_tokens, self.first_token_s, rate, self.context_used, self.n_ctx)
 
 
-def turn_messages(messages: Sequence[StoredMessage], turn_id: int) -> list[StoredMessage]:
+def turn_messages(messages: Sequence[MessageRecord], turn_id: int) -> list[MessageRecord]:
     return [m for m in messages if m.turn_id == turn_id]

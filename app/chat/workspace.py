@@ -21,11 +21,13 @@ from pathlib import Path
 
 from app.chat import attachments as chat_attachments
 from app.chat.context_meter import RaiseOffer, offer_from_option
+from app.chat.conversation_settings import ConversationSettings
 from app.chat.events import ChatListener
 from app.chat.session import ChatSession, SessionOptions
 from app.documents import DocumentIndex, ExtractedDocument
 from app.engine.interface import Engine, ModelInfo
 from app.gguf import GgufProfile, ModelFileError, read_profile
+from app.harmony import ReasoningEffort
 from app.models import DownloadManager, HubAccess, Library
 from app.paths import AppPaths, app_paths
 from app.planner import (
@@ -44,12 +46,10 @@ from app.planner import (
 from app.settings import Settings, load_settings, save_settings
 from app.store import Attachment, Conversation, Store, open_store
 from app.text_safety import shown_name
-from app.tools import ToolSelection, ToolSession
+from app.tools import ToolSession
 
 log = logging.getLogger(__name__)
 
-TOOLS_KEY = "tools"  # conversation settings: the ToolSelection record
-ALWAYS_ALLOWED_KEY = "always_allowed"  # conversation settings: tools the user allowed for this chat
 
 
 @dataclass(frozen=True)
@@ -235,24 +235,36 @@ class Workspace:
 
     def tool_session(self, conversation: Conversation) -> ToolSession:
         """The conversation's tools; with documents in search mode, the browser over their index."""
-        try:
-            selection = ToolSelection.from_record(conversation.settings.get(TOOLS_KEY, {}))
-        except ValueError as exc:
-            log.warning("conversation %s: unreadable tool selection (%s); tools off", conversation.id, exc)
-            selection = ToolSelection()
+        settings = ConversationSettings.of(conversation)
+        selection = settings.tools
         index = self._search_index(conversation.id, self.store.list_attachments(conversation.id))
         if index is not None:
             # Derived from the attachments, not stored: the browser is on exactly while there is
             # something to browse.
             selection = replace(selection, browser=True)
-        always_allowed = conversation.settings.get(ALWAYS_ALLOWED_KEY, [])
-        if not isinstance(always_allowed, list) or not all(isinstance(t, str) for t in always_allowed):
-            # Written by hand or by an import before imports were checked: grant nothing, ask for each.
-            log.warning("conversation %s: unreadable always_allowed (%s, not a list of tool names); every "
-                        "tool call asks", conversation.id, type(always_allowed).__name__)
-            always_allowed = []
         return ToolSession(selection, documents=index, python_approval=self.settings.python_tool_approval,
-                           always_allowed=always_allowed)
+                           always_allowed=list(settings.always_allowed))
+
+    def conversation_settings(self, conversation_id: int) -> ConversationSettings:
+        return ConversationSettings.of(self.store.get_conversation(conversation_id))
+
+    def change_settings(self, conversation_id: int, settings: ConversationSettings) -> Conversation:
+        """Store a conversation's settings; returns the conversation as stored (for a new tool session)."""
+        return self.store.update_conversation(conversation_id, settings=settings.stored())
+
+    def set_effort(self, conversation_id: int | None, effort: str) -> ReasoningEffort:
+        """The reasoning effort of a conversation, or for new ones (None) the default in the settings."""
+        chosen = ReasoningEffort(effort)
+        if conversation_id is None:
+            self.settings.reasoning_effort = chosen
+        else:
+            self.store.update_conversation(conversation_id, reasoning_effort=chosen)
+        return chosen
+
+    def effort(self, conversation_id: int | None) -> ReasoningEffort:
+        if conversation_id is None:
+            return self.settings.reasoning_effort
+        return self.store.get_conversation(conversation_id).reasoning_effort
 
     def open_session(self, conversation_id: int, listener: ChatListener,
                      options: SessionOptions | None = None) -> ChatSession:

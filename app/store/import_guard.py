@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.store.errors import ConversationFileError
+from app.store.records import ALWAYS_ALLOWED_KEY, TOOLS_KEY
+from app.units import MIB, format_bytes
 
-MIB = 1024 * 1024
 # Memory, not disk, is what these bound: the whole file is parsed into Python objects (several times
 # its size). 256 MiB holds four attachments at the documents' own text limit (64 Mi characters).
 MAX_FILE_BYTES = 256 * MIB
@@ -38,10 +39,8 @@ MAX_SETTINGS_CHARS = 1 * MIB  # the settings object as JSON (instructions are it
 MIN_INTEGER, MAX_INTEGER = -(2**63), 2**63 - 1  # SQLite's INTEGER
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2999  # wider than any real chat; far from datetime's overflow at 1/9999
 
-# Conversation settings that grant something, as `app.chat.workspace` reads them (TOOLS_KEY,
-# ALWAYS_ALLOWED_KEY). They are checked (so a malformed file is reported, not half-read) and dropped.
-ALWAYS_ALLOWED_KEY = "always_allowed"
-TOOLS_KEY = "tools"
+# Conversation settings that grant something (records.TOOLS_KEY, ALWAYS_ALLOWED_KEY). They are checked
+# (so a malformed file is reported, not half-read) and dropped.
 STANDING_PERMISSIONS = (ALWAYS_ALLOWED_KEY, TOOLS_KEY)
 INSTRUCTIONS_KEY = "instructions"  # kept: text the model reads, which grants nothing (app.chat.session)
 
@@ -79,8 +78,8 @@ def parse(text: str | bytes) -> Any:
     """The file's JSON, within the size limit; nesting, numbers and texts are for `check_tree`."""
     size = len(text)  # bytes, or characters (each at least one byte) for text
     if size > MAX_FILE_BYTES:
-        raise file_error(f"it is {_size(size)}; Ossian imports files of up to {_size(MAX_FILE_BYTES)}",
-                         TOO_LARGE)
+        raise file_error(f"it is {format_bytes(size)}; Ossian imports files of up to "
+                         f"{format_bytes(MAX_FILE_BYTES)}", TOO_LARGE)
     try:
         # NaN and Infinity come back as floats here and are refused, with their place, by check_tree.
         return json.loads(text, parse_int=_parse_int)
@@ -319,9 +318,6 @@ def _too_long(label: str, length: int, limit: int, what: str) -> str:
     return (f"{_at(label)} is {length:,} characters long; Ossian imports at most {limit:,} characters in "
             f"one {what}")
 
-
-def _size(n: int) -> str:
-    return f"{n / MIB:.1f} MiB" if n >= MIB else f"{n:,} bytes"
 
 
 def type_name(value: Any) -> str:

@@ -39,11 +39,12 @@ from app.store.records import (
     TOOL_CALL_STATES,
     Attachment,
     Conversation,
-    Message,
-    ToolCall,
+    MessageRecord,
+    ToolCallRecord,
+    ToolCallState,
     Transcript,
     Turn,
-    TurnStats,
+    TurnFigures,
 )
 from app.store.titles import MAX_TITLE_CHARS, auto_title
 
@@ -114,7 +115,7 @@ def _turn_json(turn: Turn) -> dict[str, Any]:
     return {"started_at": _iso(turn.started_at), "stats": stats}
 
 
-def _message_json(message: Message, message_index: dict[int, int], turn_index: dict[int, int]) -> dict:
+def _message_json(message: MessageRecord, message_index: dict[int, int], turn_index: dict[int, int]) -> dict:
     # Harmony's own fields first, in its order; None fields are left out as Harmony's serializer does.
     out: dict[str, Any] = {"role": message.role}
     if message.name is not None:
@@ -197,7 +198,7 @@ def transcript_from_json(data: Any, now: datetime) -> Transcript:
     return Transcript(conversation, tuple(messages), tuple(turns), tuple(attachments))
 
 
-def _conversation_from_json(data: dict, messages: list[Message], now: datetime,
+def _conversation_from_json(data: dict, messages: list[MessageRecord], now: datetime,
                             repaired: int) -> ImportedConversation:
     title = _get(data, "title", "", str, default="").strip()
     source = "user"
@@ -241,7 +242,7 @@ def _turn_from_json(item: Any, index: int, now: datetime) -> Turn:
     raw = _get(item, "stats", where, dict, default=None)
     if raw is not None:
         at = f"{where}.stats"
-        stats = TurnStats(
+        stats = TurnFigures(
             prompt_tokens=_count(raw, "prompt_tokens", at, default=0),
             reused_tokens=_count(raw, "reused_tokens", at, default=0),
             generated_tokens=_count(raw, "generated_tokens", at, default=0),
@@ -253,8 +254,9 @@ def _turn_from_json(item: Any, index: int, now: datetime) -> Turn:
                 stats=stats)
 
 
-def _messages_from_json(raw: list, turns: list[Turn], explicit_turns: bool, now: datetime) -> list[Message]:
-    messages: list[Message] = []
+def _messages_from_json(raw: list, turns: list[Turn], explicit_turns: bool,
+                        now: datetime) -> list[MessageRecord]:
+    messages: list[MessageRecord] = []
     pending_calls: list[tuple[int, dict, str]] = []
     for index, item in enumerate(raw):
         where = f"messages[{index}]"
@@ -276,7 +278,7 @@ def _messages_from_json(raw: list, turns: list[Turn], explicit_turns: bool, now:
             if role == "user":
                 turns.append(Turn(id=len(turns) + 1, conversation_id=0, started_at=now))
             turn_index = len(turns) - 1 if turns else None
-        messages.append(Message(
+        messages.append(MessageRecord(
             id=index + 1,
             conversation_id=0,
             position=index,
@@ -299,15 +301,15 @@ def _messages_from_json(raw: list, turns: list[Turn], explicit_turns: bool, now:
     return messages
 
 
-def _with_tool_call(messages: list[Message], index: int, call: dict, where: str) -> Message:
+def _with_tool_call(messages: list[MessageRecord], index: int, call: dict, where: str) -> MessageRecord:
     message = messages[index]
     if message.role != "assistant" or message.recipient is None:
         raise _fail(f"{where} belongs to a message that is not a tool call (an assistant message with a "
                     "recipient)")
     state = _get(call, "state", where, str)
     _check_choice(state, TOOL_CALL_STATES, f"{where}.state")
-    if state in ("waiting_approval", "running"):
-        state = "interrupted"
+    if not ToolCallState(state).finished:
+        state = ToolCallState.INTERRUPTED
     result_index = _get(call, "result", where, int, default=None)
     result = None
     if result_index is not None:
@@ -315,8 +317,8 @@ def _with_tool_call(messages: list[Message], index: int, call: dict, where: str)
             raise _fail(f"{where}.result is {result_index}, which is not the index of a tool message")
         result = messages[result_index]
     duration = _amount(call, "duration_s", where, default=None)
-    tool_call = ToolCall(
-        message_id=message.id, tool=message.recipient, state=state, arguments=message.content,
+    tool_call = ToolCallRecord(
+        message_id=message.id, tool=message.recipient, state=ToolCallState(state), arguments=message.content,
         result=None if result is None else result.content,
         result_message_id=None if result is None else result.id,
         duration_s=duration,
@@ -325,7 +327,8 @@ def _with_tool_call(messages: list[Message], index: int, call: dict, where: str)
     return dataclasses.replace(message, tool_call=tool_call)
 
 
-def _attachment_from_json(item: Any, position: int, messages: list[Message], now: datetime) -> Attachment:
+def _attachment_from_json(item: Any, position: int, messages: list[MessageRecord],
+                          now: datetime) -> Attachment:
     where = f"attachments[{position}]"
     item = _object(item, where)
     index = _get(item, "message", where, int)

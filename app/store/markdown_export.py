@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from app.store.records import Attachment, Message, Transcript
+from app.store.records import Attachment, MessageRecord, Transcript
 from app.text_safety import shown_name
 
 ROLE_HEADINGS = {"user": "User", "assistant": "Assistant", "tool": "Assistant", "system": "System",
@@ -53,7 +53,7 @@ def transcript_to_markdown(transcript: Transcript, options: MarkdownOptions | No
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _sections(messages: tuple[Message, ...], attachments: dict[int, list[Attachment]],
+def _sections(messages: tuple[MessageRecord, ...], attachments: dict[int, list[Attachment]],
               options: MarkdownOptions) -> Iterator[tuple[str, list[str]]]:
     """(heading, blocks) per speaker: one "Assistant" section holds a whole run of replies and tools."""
     by_id = {m.id: m for m in messages}
@@ -71,7 +71,7 @@ def _sections(messages: tuple[Message, ...], attachments: dict[int, list[Attachm
         yield heading, blocks
 
 
-def _result_links(messages: tuple[Message, ...]) -> dict[int, int]:
+def _result_links(messages: tuple[MessageRecord, ...]) -> dict[int, int]:
     """Tool call message id -> its result message id, from the recorded state or else by adjacency."""
     links: dict[int, int] = {}
     for index, message in enumerate(messages):
@@ -84,7 +84,7 @@ def _result_links(messages: tuple[Message, ...]) -> dict[int, int]:
     return links
 
 
-def _blocks(message: Message, by_id: dict[int, Message], results: dict[int, int],
+def _blocks(message: MessageRecord, by_id: dict[int, MessageRecord], results: dict[int, int],
             attachments: list[Attachment], options: MarkdownOptions) -> list[str]:
     if message.role == "assistant" and message.recipient is not None:
         if not options.include_tool_calls:
@@ -108,7 +108,7 @@ def _blocks(message: Message, by_id: dict[int, Message], results: dict[int, int]
     return blocks
 
 
-def _tool_call_block(call: Message, result: Message | None) -> str:
+def _tool_call_block(call: MessageRecord, result: MessageRecord | None) -> str:
     facts: list[str] = []
     if call.tool_call is not None:
         facts.append(call.tool_call.state.replace("_", " "))
@@ -137,7 +137,7 @@ def _fenced(text: str, language: str) -> str:
     return f"{fence}{language}\n{text.rstrip(chr(10))}\n{fence}"
 
 
-def _status_note(message: Message) -> str:
+def _status_note(message: MessageRecord) -> str:
     if message.status == "interrupted":
         return "\n\n*(Interrupted: this reply was cut off.)*"
     if message.status == "error":

@@ -167,6 +167,28 @@ MIGRATIONS: tuple[Migration, ...] = (
         INSERT INTO conversation_fts (conversation_fts) VALUES ('rebuild');
         """,
     ),
+    Migration(
+        # One tool-call state list for every room (records.ToolCallState): a call the user stopped is
+        # kept as cancelled, not as failed. SQLite cannot change a CHECK, so the table is rebuilt.
+        "004_tool_call_cancelled",
+        """
+        CREATE TABLE tool_calls_004 (
+            message_id INTEGER PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+            state TEXT NOT NULL CHECK (state IN
+                ('waiting_approval', 'running', 'done', 'failed', 'denied', 'cancelled', 'interrupted')),
+            result_message_id INTEGER REFERENCES messages (id) ON DELETE SET NULL,
+            duration_s REAL,
+            error TEXT
+        );
+        INSERT INTO tool_calls_004 (message_id, state, result_message_id, duration_s, error)
+            SELECT message_id, state, result_message_id, duration_s, error FROM tool_calls;
+        DROP TABLE tool_calls;
+        ALTER TABLE tool_calls_004 RENAME TO tool_calls;
+        CREATE INDEX tool_calls_by_result ON tool_calls (result_message_id);
+        CREATE INDEX tool_calls_unfinished ON tool_calls (message_id)
+            WHERE state IN ('waiting_approval', 'running');
+        """,
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -11,24 +11,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal, get_args
 
+# The format's own word: harmony, the lowest room, defines it; every room keeps and shows that one type.
+from app.harmony.messages import ReasoningEffort
+
 Role = Literal["system", "developer", "user", "assistant", "tool"]
-ReasoningEffort = Literal["low", "medium", "high"]
 # streaming: being generated now; interrupted: the app or the engine died (or the user stopped) mid-answer.
 MessageStatus = Literal["complete", "streaming", "interrupted", "error"]
-# interrupted: the app stopped while the call waited for approval or ran (set when the store reopens).
-ToolCallState = Literal["waiting_approval", "running", "done", "failed", "denied", "interrupted"]
 AttachmentMode = Literal["inline", "search"]  # whole text in the prompt, or searched by the document tool
 TitleSource = Literal["placeholder", "auto", "user"]
 
+
+
+class ToolCallState(StrEnum):
+    """Where a tool call is: the one list the tools room (live calls), the chat room (card events), the
+    store (what is kept) and the cards (which add only their own "not known yet") all use."""
+
+    WAITING_APPROVAL = "waiting_approval"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    DENIED = "denied"
+    CANCELLED = "cancelled"  # the user stopped the turn while the call ran
+    INTERRUPTED = "interrupted"  # the app stopped while the call waited or ran (set when the store reopens)
+
+    @property
+    def finished(self) -> bool:
+        return self not in (ToolCallState.WAITING_APPROVAL, ToolCallState.RUNNING)
+
+
 ROLES: tuple[str, ...] = get_args(Role)
-REASONING_EFFORTS: tuple[str, ...] = get_args(ReasoningEffort)
+REASONING_EFFORTS: tuple[str, ...] = tuple(ReasoningEffort)
 MESSAGE_STATUSES: tuple[str, ...] = get_args(MessageStatus)
-TOOL_CALL_STATES: tuple[str, ...] = get_args(ToolCallState)
+TOOL_CALL_STATES: tuple[str, ...] = tuple(ToolCallState)
 ATTACHMENT_MODES: tuple[str, ...] = get_args(AttachmentMode)
 
 PLACEHOLDER_TITLE = "New conversation"
+# Keys of a conversation's settings object that grant something (read and written as a type by
+# `app.chat.conversation_settings`; dropped from imports by `import_guard`).
+TOOLS_KEY = "tools"  # the tool selection record: which tools the model may call
+ALWAYS_ALLOWED_KEY = "always_allowed"  # tools the user allowed for this chat without asking again
 
 
 @dataclass(slots=True)
@@ -71,7 +95,7 @@ class NewMessage:
 
 
 @dataclass(slots=True)
-class ToolCall:
+class ToolCallRecord:
     """The state of a tool call. The call is an assistant message with a recipient (its content holds the
     arguments); its result is a tool message (`result_message_id`, its content in `result`)."""
 
@@ -86,7 +110,7 @@ class ToolCall:
 
 
 @dataclass(slots=True)
-class Message:
+class MessageRecord:
     id: int
     conversation_id: int
     position: int  # order inside the conversation, from 0
@@ -100,11 +124,12 @@ class Message:
     content_type: str | None = None
     turn_id: int | None = None  # the user turn this message belongs to (its question and every reply)
     error: str | None = None
-    tool_call: ToolCall | None = None  # set on assistant messages with a recipient, once the chat records it
+    # set on assistant messages with a recipient, once the chat records it
+    tool_call: ToolCallRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class TurnStats:
+class TurnFigures:
     """How one turn's generation went (the engine's figures, summed over a turn's tool-call rounds)."""
 
     prompt_tokens: int = 0
@@ -120,7 +145,7 @@ class Turn:
     id: int
     conversation_id: int
     started_at: datetime
-    stats: TurnStats | None = None
+    stats: TurnFigures | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +181,7 @@ class UserTurn:
     """What `Store.add_user_turn` made in one transaction."""
 
     turn: Turn
-    message: Message
+    message: MessageRecord
     attachments: tuple[Attachment, ...] = ()
 
 
@@ -184,6 +209,6 @@ class Transcript:
     """A whole conversation: what export writes and import reads."""
 
     conversation: Conversation
-    messages: tuple[Message, ...]
+    messages: tuple[MessageRecord, ...]
     turns: tuple[Turn, ...] = ()
     attachments: tuple[Attachment, ...] = ()

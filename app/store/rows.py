@@ -14,10 +14,12 @@ from app.store.records import (
     Attachment,
     Conversation,
     ConversationSummary,
-    Message,
-    ToolCall,
+    MessageRecord,
+    ReasoningEffort,
+    ToolCallRecord,
+    ToolCallState,
     Turn,
-    TurnStats,
+    TurnFigures,
 )
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -47,8 +49,8 @@ def conversation_from_row(row: tuple[Any, ...]) -> Conversation:
     cid, title, created, updated, model, effort, settings, pinned, archived, source = row
     return Conversation(
         id=cid, title=title, created_at=to_datetime(created), updated_at=to_datetime(updated), model=model,
-        reasoning_effort=effort, settings=json.loads(settings), pinned=bool(pinned), archived=bool(archived),
-        title_source=source,
+        reasoning_effort=ReasoningEffort(effort), settings=json.loads(settings), pinned=bool(pinned),
+        archived=bool(archived), title_source=source,
     )
 
 
@@ -70,17 +72,17 @@ MESSAGE_FROM = (
     "LEFT JOIN messages r ON r.id = t.result_message_id")
 
 
-def message_from_row(row: tuple[Any, ...]) -> Message:
+def message_from_row(row: tuple[Any, ...]) -> MessageRecord:
     (mid, cid, position, role, content, created, status, name, channel, recipient, content_type, turn_id,
      error, call_state, result_id, duration, call_error, result) = row
     tool_call = None
     if call_state is not None:
-        tool_call = ToolCall(
-            message_id=mid, tool=recipient, state=call_state, arguments=content, result=result,
+        tool_call = ToolCallRecord(
+            message_id=mid, tool=recipient, state=ToolCallState(call_state), arguments=content, result=result,
             result_message_id=result_id, duration_s=duration, error=call_error,
         )
-    return Message(mid, cid, position, role, content, to_datetime(created), status, name, channel, recipient,
-                   content_type, turn_id, error, tool_call)
+    return MessageRecord(mid, cid, position, role, content, to_datetime(created), status, name, channel,
+                         recipient, content_type, turn_id, error, tool_call)
 
 
 TURN_COLUMNS = (
@@ -92,7 +94,7 @@ def turn_from_row(row: tuple[Any, ...]) -> Turn:
     tid, cid, started, prompt, reused, generated, ttft, tps, finish = row
     stats = None
     if prompt is not None:
-        stats = TurnStats(prompt, reused, generated, ttft, tps, finish)
+        stats = TurnFigures(prompt, reused, generated, ttft, tps, finish)
     return Turn(tid, cid, to_datetime(started), stats)
 
 

@@ -30,17 +30,17 @@ from app.store.records import (
     Attachment,
     Conversation,
     ConversationSummary,
-    Message,
+    MessageRecord,
     MessageStatus,
     NewAttachment,
     NewMessage,
     ReasoningEffort,
     SearchHit,
-    ToolCall,
+    ToolCallRecord,
     ToolCallState,
     Transcript,
     Turn,
-    TurnStats,
+    TurnFigures,
     UserTurn,
 )
 from app.store.rows import (
@@ -138,7 +138,7 @@ class Store:
 
     @_translated
     def create_conversation(self, *, title: str | None = None, model: str | None = None,
-                            reasoning_effort: ReasoningEffort = "medium",
+                            reasoning_effort: ReasoningEffort = ReasoningEffort.MEDIUM,
                             settings: Mapping[str, Any] | None = None) -> Conversation:
         """A new, empty conversation; without a title it takes one from its first user message."""
         check_choice(reasoning_effort, REASONING_EFFORTS, "reasoning_effort")
@@ -155,7 +155,8 @@ class Store:
                 (title, source, now, now, model, reasoning_effort, settings_text))
         return Conversation(
             id=cursor.lastrowid, title=title, created_at=to_datetime(now), updated_at=to_datetime(now),
-            model=model, reasoning_effort=reasoning_effort, settings=json.loads(settings_text),
+            model=model, reasoning_effort=ReasoningEffort(reasoning_effort),
+            settings=json.loads(settings_text),
             title_source=source)
 
     @_translated
@@ -247,7 +248,7 @@ class Store:
 
     @_translated
     def append_message(self, conversation_id: int, message: NewMessage, *,
-                       turn_id: int | None = None) -> Message:
+                       turn_id: int | None = None) -> MessageRecord:
         """Append at the end of the conversation; `turn_id` ties replies and tool messages to their turn.
 
         For the answer being generated append with status "streaming", then call
@@ -276,7 +277,7 @@ class Store:
             raise _no_message(message_id)
 
     @_translated
-    def get_message(self, message_id: int) -> Message:
+    def get_message(self, message_id: int) -> MessageRecord:
         row = self._conn.execute(
             f"SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id = ?", (message_id,)).fetchone()
         if row is None:
@@ -284,7 +285,7 @@ class Store:
         return message_from_row(row)
 
     @_translated
-    def list_messages(self, conversation_id: int) -> list[Message]:
+    def list_messages(self, conversation_id: int) -> list[MessageRecord]:
         """Every message of the conversation in order, each with its tool call state if it is one."""
         rows = self._conn.execute(
             f"SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.conversation_id = ? ORDER BY m.position",
@@ -318,7 +319,7 @@ class Store:
 
     @_translated
     def set_tool_call(self, message_id: int, state: ToolCallState, *, result_message_id: int | None = None,
-                      duration_s: float | None = None, error: str | None = None) -> ToolCall:
+                      duration_s: float | None = None, error: str | None = None) -> ToolCallRecord:
         """Record a tool call's state; the call is an assistant message with a recipient, its result a
         tool message of the same conversation. Every field is written as given."""
         check_choice(state, TOOL_CALL_STATES, "state")
@@ -351,7 +352,7 @@ class Store:
     # --------------------------------------------------------------------------------------- turns
 
     @_translated
-    def record_turn_stats(self, turn_id: int, stats: TurnStats) -> None:
+    def record_turn_stats(self, turn_id: int, stats: TurnFigures) -> None:
         with write_transaction(self._conn) as conn:
             if not write_stats(conn, turn_id, stats):
                 raise NotFound(f"Turn {turn_id} does not exist (its conversation may have been deleted).")
@@ -415,7 +416,8 @@ class Store:
 
     def export_markdown(self, conversation_id: int, *, include_reasoning: bool = True,
                         include_tool_calls: bool = True,
-                        shown_texts: Callable[[Sequence[Message]], Mapping[int, str]] | None = None) -> str:
+                        shown_texts: Callable[[Sequence[MessageRecord]], Mapping[int, str]] | None = None,
+                        ) -> str:
         """Markdown, with reasoning and tool calls as collapsible sections or left out.
 
         `shown_texts` may give, from the messages, texts to write instead of some messages' content.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 
 from app.store.errors import InvalidInput
-from app.store.records import Attachment, Message, NewAttachment, NewMessage, Transcript, TurnStats
+from app.store.records import Attachment, MessageRecord, NewAttachment, NewMessage, Transcript, TurnFigures
 from app.store.rows import to_datetime, to_ms
 from app.store.titles import auto_title
 from app.store.validation import settings_json
@@ -23,7 +23,7 @@ INSERT_ATTACHMENT = (
 
 
 def insert_message(conn: sqlite3.Connection, conversation_id: int, message: NewMessage,
-                   turn_id: int | None, now: int) -> Message:
+                   turn_id: int | None, now: int) -> MessageRecord:
     position = conn.execute("SELECT coalesce(max(position) + 1, 0) FROM messages WHERE conversation_id = ?",
                             (conversation_id,)).fetchone()[0]
     message_id = conn.execute(INSERT_MESSAGE, (
@@ -32,9 +32,9 @@ def insert_message(conn: sqlite3.Connection, conversation_id: int, message: NewM
     conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
     if message.role == "user":
         title_from(conn, conversation_id, auto_title(message.content))
-    return Message(message_id, conversation_id, position, message.role, message.content, to_datetime(now),
-                   message.status, message.name, message.channel, message.recipient, message.content_type,
-                   turn_id, message.error)
+    return MessageRecord(message_id, conversation_id, position, message.role, message.content,
+                         to_datetime(now), message.status, message.name, message.channel, message.recipient,
+                         message.content_type, turn_id, message.error)
 
 
 def title_from(conn: sqlite3.Connection, conversation_id: int, title: str | None) -> None:
@@ -44,7 +44,7 @@ def title_from(conn: sqlite3.Connection, conversation_id: int, title: str | None
                      "WHERE id = ? AND title_source = 'placeholder'", (title, conversation_id))
 
 
-def insert_attachment(conn: sqlite3.Connection, message: Message, attachment: NewAttachment,
+def insert_attachment(conn: sqlite3.Connection, message: MessageRecord, attachment: NewAttachment,
                       now: int) -> Attachment:
     if message.role != "user":
         raise InvalidInput(f"Message {message.id} is a {message.role} message; documents are attached to the "
@@ -59,7 +59,7 @@ def insert_attachment(conn: sqlite3.Connection, message: Message, attachment: Ne
                       attachment.mode, to_datetime(now), attachment.page_count)
 
 
-def write_stats(conn: sqlite3.Connection, turn_id: int, stats: TurnStats | None) -> bool:
+def write_stats(conn: sqlite3.Connection, turn_id: int, stats: TurnFigures | None) -> bool:
     values = (None,) * 6 if stats is None else (
         stats.prompt_tokens, stats.reused_tokens, stats.generated_tokens, stats.time_to_first_token_s,
         stats.tokens_per_second, stats.finish_reason)

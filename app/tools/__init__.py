@@ -9,7 +9,7 @@ them each own one job: `registry`, `dispatch`, `approval`, `calls`, `session`, `
 """
 
 from app.tools.approval import ApprovalGate, Decision
-from app.tools.calls import CallListener, CallState, ToolCall
+from app.tools.calls import CallListener, ToolCall
 from app.tools.document_browser import DocumentBrowser, document_browser_namespace
 from app.tools.python_tool import code_from_call
 from app.tools.registry import FunctionTool, ToolRegistry, ToolSelection
@@ -29,7 +29,6 @@ __all__ = [
     "ApprovalGate",
     "ApprovalMode",
     "CallListener",
-    "CallState",
     "Decision",
     "DocumentBrowser",
     "FunctionTool",

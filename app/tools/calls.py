@@ -1,4 +1,5 @@
-"""The state of each tool call, for the cards: waiting for approval, running, done, failed, denied, cancelled.
+"""The state of each tool call, for the cards: waiting for approval, running, done, failed, denied, cancelled
+(the states are the store's `ToolCallState`, one list for every room).
 
 A `ToolCall` is an immutable snapshot; every change makes a new one and hands it to the listeners, in
 order, so a card can simply render the latest snapshot it got. Listeners run on the thread that made the
@@ -14,8 +15,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
+from app.store import ToolCallState
 from app.tools.results import ToolResult
 
 log = logging.getLogger(__name__)
@@ -23,19 +24,6 @@ log = logging.getLogger(__name__)
 OUTPUT_NOTIFY_SECONDS = 0.1
 LIVE_OUTPUT_CHARS = 20_000  # what a card shows while the code runs (the tail)
 MAX_TRACKED_CALLS = 500
-
-
-class CallState(StrEnum):
-    WAITING_APPROVAL = "waiting_approval"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    DENIED = "denied"
-    CANCELLED = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self in (CallState.DONE, CallState.FAILED, CallState.DENIED, CallState.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -48,7 +36,7 @@ class ToolCall:
     arguments: str  # exactly as the model sent them, never shortened
     code: str | None  # python: the code that will run (what the user approves)
     needs_approval: bool
-    state: CallState
+    state: ToolCallState
     created_at: float  # time.time()
     started_at: float | None = None
     finished_at: float | None = None
@@ -112,7 +100,7 @@ class CallTracker:
         """Live output of a running call; listeners hear of it at most every OUTPUT_NOTIFY_SECONDS."""
         with self._lock:
             current = self._calls.get(call_id)
-            if current is None or current.state is not CallState.RUNNING:
+            if current is None or current.state is not ToolCallState.RUNNING:
                 return  # late output after the call finished: the result already has it
             output = (current.output + text)[-LIVE_OUTPUT_CHARS:]
             now = time.monotonic()
@@ -132,7 +120,7 @@ class CallTracker:
         with self._lock:
             self._flush_timers.pop(call_id, None)
             current = self._calls.get(call_id)
-            if current is not None and current.state is CallState.RUNNING:
+            if current is not None and current.state is ToolCallState.RUNNING:
                 self._last_output_notice[call_id] = time.monotonic()
                 self.update(call_id, output=current.output)
 

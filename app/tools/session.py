@@ -21,7 +21,7 @@ from typing import Literal
 from app.documents import DocumentIndex
 from app.harmony import ToolNamespace
 from app.tools.approval import ApprovalGate, Decision
-from app.tools.calls import CallListener, CallState, CallTracker, ToolCall
+from app.tools.calls import CallListener, CallTracker, ToolCall, ToolCallState
 from app.tools.dispatch import Toolbox, author_name, call_target, dispatch
 from app.tools.document_browser import DocumentBrowser, document_browser_namespace
 from app.tools.python_tool import code_from_call, python_namespace_for_prompt
@@ -110,7 +110,7 @@ class ToolSession:
             self.approvals.begin(call_id, target)
         self.tracker.create(ToolCall(
             call_id, target, recipient, arguments, code, needs_approval,
-            CallState.WAITING_APPROVAL if needs_approval else CallState.RUNNING, time.time(),
+            ToolCallState.WAITING_APPROVAL if needs_approval else ToolCallState.RUNNING, time.time(),
             started_at=None if needs_approval else time.time()))
 
         if needs_approval:
@@ -119,7 +119,7 @@ class ToolSession:
                 return self._finish(call_id, cancelled_result(target))
             if decision is Decision.DENY:
                 return self._finish(call_id, denied_result(target))
-            self.tracker.update(call_id, state=CallState.RUNNING, started_at=time.time())
+            self.tracker.update(call_id, state=ToolCallState.RUNNING, started_at=time.time())
         if cancel is not None and cancel.is_set():
             return self._finish(call_id, cancelled_result(target))
         result = dispatch(self._toolbox(), target, arguments, code=code, cancel=cancel,
@@ -147,8 +147,8 @@ class ToolSession:
                        self.sandbox.limits.output_chars)
 
     def _finish(self, call_id: str, result: ToolResult) -> ToolResult:
-        state = {"ok": CallState.DONE, "denied": CallState.DENIED,
-                 "cancelled": CallState.CANCELLED}.get(result.status, CallState.FAILED)
+        state = {"ok": ToolCallState.DONE, "denied": ToolCallState.DENIED,
+                 "cancelled": ToolCallState.CANCELLED}.get(result.status, ToolCallState.FAILED)
         self.tracker.update(call_id, state=state, finished_at=time.time(), output=result.content,
                             result=result)
         return result

@@ -40,22 +40,23 @@ from app.chat import context_meter
 from app.chat.attachments import PreparedDocument
 from app.chat.context_meter import PendingDocument
 from app.chat.prompt import PromptSettings
+from app.chat.send_gate import Measurement, SendAction, SendGate
 from app.chat.session import ChatSession
 from app.chat.workspace import Workspace
-from app.documents import DocumentError, ExtractionCancelled, ExtractionProgress, estimate_tokens
+from app.documents import DocumentError, ExtractionCancelled, ExtractionProgress
 from app.store import AttachmentMode, NewAttachment
 from app.ui.attachment_chips import Pending, chip_view
 from app.ui.bridge import EventBridge, run_in_background
 from app.ui.chat_controller import ChatController
 from app.ui.composer import Composer
 from app.ui.context_meter import ContextMeter, meter_view
+from app.units import DEFAULT_CONTEXT
 
 log = logging.getLogger(__name__)
 
 MAX_PARALLEL = 2  # extractions at once: PDF parsing is CPU-bound, and the window needs a core too
 MEASURE_DELAY_MS = 250  # typing settles before the meter counts the draft again
 PROGRESS_INTERVAL_S = 0.1  # progress reports reach the chip at most this often
-DEFAULT_N_CTX = 32768  # the planner's default, for the meter before any model is loaded
 SHOW_FROM_FRACTION = 0.5  # without documents, the meter shows once the conversation uses this much
 
 
@@ -80,16 +81,7 @@ class AttachmentController(QObject):
         self._progress = EventBridge(self)
         self._progress.received.connect(self._on_progress)
         self._context_used: dict[int, int] = {}  # conversation id -> the last turn's context_used
-        self._reading: context_meter.MeterReading | None = None
-        self._measure_serial = 0
-        # Bumped by every change but the draft's: a reading of the same basis differs only in the draft,
-        # which send can then judge at once with a (generous) estimate instead of waiting for the meter.
-        self._basis = 0
-        self._reading_basis = -1
-        self._measuring = False
-        self._dirty = True
-        self._send_waiting: str | None = None
-        self._sending = False
+        self.gate = SendGate()  # which reading is current, what is due, and what a press of Send does
         self._measure_timer = QTimer(self)
         self._measure_timer.setSingleShot(True)
         self._measure_timer.setInterval(MEASURE_DELAY_MS)
@@ -111,7 +103,7 @@ class AttachmentController(QObject):
     @property
     def reading(self) -> context_meter.MeterReading | None:
         """The latest meter reading (None before the first measurement)."""
-        return self._reading
+        return self.gate.reading
 
     def pending(self) -> list[Pending]:
         return list(self._pending.values())
@@ -119,17 +111,12 @@ class AttachmentController(QObject):
     @property
     def idle(self) -> bool:
         """Nothing is being read, measured or indexed: chips and meter show the state of things now."""
-        return (not self._sending and not self._measuring and not self._dirty
-                and not self._measure_timer.isActive()
+        return (self.gate.settled() and not self._measure_timer.isActive()
                 and all(p.state in ("ready", "error") for p in self._pending.values()))
 
     def blocked_reason(self) -> str:
         """Why sending must wait (empty when it may go ahead)."""
-        if self._sending:
-            return "Indexing the documents for search…"
-        if self._reading is not None and self._reading.blocked:
-            return "The message does not fit the context: choose a way out above, or remove a document."
-        return ""
+        return self.gate.blocked_reason()
 
     # --------------------------------------------------------------------------------- adding files
 
@@ -252,7 +239,8 @@ class AttachmentController(QObject):
 
     def use_search_mode(self, keys: Sequence[str] | None = None) -> None:
         """Attach these pending documents (default: those the meter names) in search mode."""
-        chosen = list(keys) if keys is not None else list(self._reading.search_keys if self._reading else ())
+        reading = self.gate.reading
+        chosen = list(keys) if keys is not None else list(reading.search_keys if reading else ())
         self.set_mode(chosen, "search")
 
     def set_mode(self, keys: Sequence[str], mode: AttachmentMode) -> None:
@@ -289,8 +277,8 @@ class AttachmentController(QObject):
             self.schedule_measure()
 
     def conversation_changed(self) -> None:
-        self._reading = None
-        self.schedule_measure()
+        self.gate.forget_reading()
+        self._measure_timer.start()
 
     def _turn_finished(self, event: object) -> None:
         stats = getattr(event, "stats", None)
@@ -303,31 +291,26 @@ class AttachmentController(QObject):
 
     def schedule_measure(self) -> None:
         """Measure again soon: something besides the draft changed."""
-        self._basis += 1
-        self._dirty = True
+        self.gate.changed()
         self._measure_timer.start()
 
     def _draft_changed(self) -> None:
-        self._dirty = True
+        self.gate.draft_changed()
         self._measure_timer.start()
 
     def measure_now(self) -> None:
-        self._basis += 1
-        self._dirty = True
+        self.gate.changed()
         self._measure_timer.stop()
         self._measure()
 
     def _measure(self) -> None:
         if self._closed:
             return
-        if self._measuring:  # one at a time; the running one is followed by another (dirty)
+        measurement = self.gate.begin_measure()
+        if measurement is None:  # one at a time; the running one is followed by another (dirty)
             return
-        self._measuring = True
-        self._dirty = False
-        self._measure_serial += 1
-        serial, basis = self._measure_serial, self._basis
         read = self._meter_call()
-        run_in_background(read, lambda reading: self._measured(serial, basis, reading), self._measure_failed,
+        run_in_background(read, lambda reading: self._measured(measurement, reading), self._measure_failed,
                           self, name="context-meter")
 
     def _meter_call(self) -> Callable[[], context_meter.MeterReading]:
@@ -342,7 +325,7 @@ class AttachmentController(QObject):
         pending = [PendingDocument(p.key, p.prepared, p.mode) for p in self._pending.values()
                    if p.state == "ready" and p.prepared is not None]
         draft = self.composer.text()
-        n_ctx = loaded.n_ctx if loaded else (self.workspace.settings.context_tokens or DEFAULT_N_CTX)
+        n_ctx = loaded.n_ctx if loaded else (self.workspace.settings.context_tokens or DEFAULT_CONTEXT)
 
         def read() -> context_meter.MeterReading:
             settings = (session.prompt_settings() if session is not None
@@ -356,34 +339,29 @@ class AttachmentController(QObject):
 
         return read
 
-    def _measured(self, serial: int, basis: int, reading: context_meter.MeterReading) -> None:
+    def _measured(self, measurement: Measurement, reading: context_meter.MeterReading) -> None:
         if self._closed:
             return
-        self._measuring = False
-        if serial == self._measure_serial:
-            self._reading, self._reading_basis = reading, basis
+        if self.gate.measured(measurement, reading):
             self._show_reading(reading)
-        if self._dirty:
+        if self.gate.dirty:
             self._measure()
             return
         self.changed.emit()
-        if self._send_waiting is not None:
-            text, self._send_waiting = self._send_waiting, None
-            self.send(text)
+        parked = self.gate.take_parked()
+        if parked is not None:
+            self.send(parked)
 
     def _measure_failed(self, error: BaseException) -> None:
         if self._closed:
             return
-        self._measuring = False
         log.error("context meter failed", exc_info=error)
-        if self._send_waiting is not None:
+        if self.gate.measure_failed():
             # Not sent on a guess: the draft stays, and the next press measures again.
-            self._send_waiting = None
-            self._dirty = True
             self.notice.emit("error", "The context could not be measured, so nothing was sent; details "
                                       "are in the log. Press send to try again.")
             return
-        if self._dirty:
+        if self.gate.dirty:
             self._measure()
 
     def _show_reading(self, reading: context_meter.MeterReading) -> None:
@@ -395,51 +373,37 @@ class AttachmentController(QObject):
 
     def send(self, text: str) -> None:
         """Send the text with the ready attachments (after indexing search-mode ones)."""
-        if self._sending:
+        ready = [p for p in self._pending.values() if p.state == "ready" and p.prepared is not None]
+        search = [p for p in ready if p.mode == "search"]
+        preparing = any(p.state in ("waiting", "working") for p in self._pending.values())
+        decision = self.gate.decide(text, preparing=preparing, ready=len(ready), search=len(search))
+        if decision.action is SendAction.BUSY:
             return
-        if any(p.state in ("waiting", "working") for p in self._pending.values()):
-            self.notice.emit("info", "Wait until the documents are read, or remove them.")
-            return
-        if (self._dirty or self._measuring) and not self._draft_surely_fits(text):
-            self._send_waiting = text  # the reading is stale: measure, then come back here
-            if not self._measuring:
+        if decision.action is SendAction.MEASURE_FIRST:
+            if not self.gate.measuring:  # the reading is stale: measure; the gate sends it afterwards
                 self.measure_now()
             return
-        if self._reading is not None and self._reading.blocked:
-            self.notice.emit("warning", self._reading.reason)
+        if decision.action in (SendAction.WAIT_FOR_DOCUMENTS, SendAction.BLOCKED, SendAction.NOTHING_TO_SEND):
+            level = "info" if decision.action is SendAction.WAIT_FOR_DOCUMENTS else "warning"
+            self.notice.emit(level, decision.message)
             return
-        ready = [p for p in self._pending.values() if p.state == "ready" and p.prepared is not None]
-        if not text.strip() and not ready:
-            self.notice.emit("warning", "Nothing to send: none of the documents could be attached. Remove "
-                                        "them, attach others, or type a message.")
-            return
-        search = [p for p in ready if p.mode == "search"]
-        if not search:
+        if decision.action is SendAction.SEND:
             self._deliver(text, ready)
             return
         session = self.chat.ensure_session()
         if session is None:
             return
-        self._sending = True
+        self.gate.sending = True
         self.changed.emit()
         documents = [p.prepared.document for p in search if p.prepared is not None]
         run_in_background(lambda: self.workspace.add_search_documents(session, documents),
                           lambda _: self._indexed(text, ready, session), self._index_failed, self,
                           name="index-documents")
 
-    def _draft_surely_fits(self, text: str) -> bool:
-        """Only the draft changed since a reading that fit, and it still fits with the draft estimated
-        (the estimate errs high), so sending need not wait for the meter."""
-        reading = self._reading
-        if reading is None or self._reading_basis != self._basis or not reading.fits:
-            return False
-        needed = reading.budget.needed - reading.draft_tokens + estimate_tokens(text)
-        return needed <= reading.n_ctx
-
     def _indexed(self, text: str, ready: list[Pending], session: ChatSession) -> None:
         if self._closed:
             return
-        self._sending = False
+        self.gate.sending = False
         if self.chat.session is not session:
             self.notice.emit("warning", "Another conversation was opened while the documents were indexed; "
                                         "your message and documents are still here: send again.")
@@ -450,7 +414,7 @@ class AttachmentController(QObject):
     def _index_failed(self, error: BaseException) -> None:
         if self._closed:
             return
-        self._sending = False
+        self.gate.sending = False
         log.error("indexing documents for search failed", exc_info=error)
         self.notice.emit("error", f"The documents could not be indexed for search: {error}. Your message and "
                                   "documents are still here.")

@@ -25,13 +25,16 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from app.chat import attachment_records
 from app.chat import events as ev
 from app.chat.citations import CitationResolver, CitationStream
+from app.chat.events import TurnStatus
+from app.chat.outcome import TurnOutcome, turn_outcome
 from app.chat.session import ChatBusy, ChatSession, NothingToDo, SessionOptions
 from app.chat.turn import item_kind
-from app.chat.workspace import ALWAYS_ALLOWED_KEY, TOOLS_KEY, Workspace
-from app.store import Attachment, NewAttachment, StoreError
-from app.store import Message as StoredMessage
+from app.chat.workspace import Workspace
+from app.harmony import ReasoningEffort
+from app.store import Attachment, MessageRecord, NewAttachment, StoreError, ToolCallState, Transcript
 from app.ui.bridge import EventBridge
 from app.ui.gc_policy import StreamingCollector
+from app.ui.messages.assistant_turn import TurnBadge
 from app.ui.messages.attachment_chip import AttachmentChipData
 from app.ui.messages.chat_view import ChatView
 from app.ui.messages.turn import TurnWidget
@@ -40,13 +43,14 @@ log = logging.getLogger(__name__)
 
 SAFE_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 # The chat's turn endings as the view names them, and the words added to its notice.
-STATUS_VIEW: dict[str, tuple[str, str]] = {
-    "complete": ("complete", ""),
-    "no_final": ("no_answer", ""),
-    "stopped": ("interrupted", "You stopped it; Continue picks up where it left off."),
-    "interrupted": ("interrupted", ""),
-    "failed": ("failed", ""),
-    "max_steps": ("no_answer", ""),
+# The chat room's TurnStatus in the view's own words (the sentences come with the chat's TurnOutcome).
+STATUS_VIEW: dict[TurnStatus, TurnBadge] = {
+    TurnStatus.COMPLETE: "complete",
+    TurnStatus.NO_FINAL: "no_answer",
+    TurnStatus.STOPPED: "interrupted",
+    TurnStatus.INTERRUPTED: "interrupted",
+    TurnStatus.FAILED: "failed",
+    TurnStatus.MAX_STEPS: "no_answer",
 }
 
 
@@ -59,7 +63,7 @@ def chip_for(attachment: Attachment) -> AttachmentChipData:
                               tokens=tokens)
 
 
-def thinking_seconds(replies: Sequence[StoredMessage], index: int) -> float | None:
+def thinking_seconds(replies: Sequence[MessageRecord], index: int) -> float | None:
     """How long a stored reasoning message took: until the next message of the turn began."""
     if index + 1 >= len(replies):
         return None
@@ -128,19 +132,14 @@ class ChatController(QObject):
         self._clear_view()
         self.session = self.workspace.open_session(conversation_id, self._bridge.post, self.session_options)
         transcript = self.workspace.store.load_transcript(conversation_id)
-        self._draw_history(transcript.messages, transcript.attachments)
+        self._draw_history(transcript)
         self.view.scroll_to_bottom()
 
-    def effort(self) -> str:
-        if self.conversation_id is None:
-            return self.workspace.settings.reasoning_effort
-        return self.workspace.store.get_conversation(self.conversation_id).reasoning_effort
+    def effort(self) -> ReasoningEffort:
+        return self.workspace.effort(self.conversation_id)
 
     def set_effort(self, effort: str) -> None:
-        if self.conversation_id is None:
-            self.workspace.settings.reasoning_effort = effort  # type: ignore[assignment]
-        else:
-            self.workspace.store.update_conversation(self.conversation_id, reasoning_effort=effort)
+        self.workspace.set_effort(self.conversation_id, effort)
 
     # ------------------------------------------------------------------------------------ actions
 
@@ -164,8 +163,7 @@ class ChatController(QObject):
     def python_tool_enabled(self) -> bool:
         if self.conversation_id is None:
             return self._pending_python
-        tools = self.workspace.store.get_conversation(self.conversation_id).settings.get(TOOLS_KEY, {})
-        return isinstance(tools, dict) and tools.get("python") is True
+        return self.workspace.conversation_settings(self.conversation_id).tools.python
 
     def set_python_tool(self, enabled: bool) -> None:
         """Let the model run python in this conversation (every call still waits for approval unless
@@ -180,13 +178,8 @@ class ChatController(QObject):
 
     def _store_python_switch(self, enabled: bool) -> None:
         assert self.conversation_id is not None
-        conversation = self.workspace.store.get_conversation(self.conversation_id)
-        stored = conversation.settings.get(TOOLS_KEY)
-        # A malformed stored value (an older import) grants nothing; it is replaced, not merged.
-        tools = dict(stored) if isinstance(stored, dict) else {}
-        tools["python"] = enabled
-        updated = self.workspace.store.update_conversation(
-            self.conversation_id, settings={**conversation.settings, TOOLS_KEY: tools})
+        settings = self.workspace.conversation_settings(self.conversation_id).with_python(enabled)
+        updated = self.workspace.change_settings(self.conversation_id, settings)
         if self.session is not None:
             # Rebuilt by the workspace, so the document browser stays on where the chat needs it.
             self.session.tools = self.workspace.tool_session(updated)
@@ -268,10 +261,9 @@ class ChatController(QObject):
             return
         self.session.tools.decide(call_id, decision)
         if decision == "always" and self.conversation_id is not None:
-            conversation = self.workspace.store.get_conversation(self.conversation_id)
-            allowed = sorted(self.session.tools.approvals.always_allowed)
-            settings = {**conversation.settings, ALWAYS_ALLOWED_KEY: allowed}
-            self.workspace.store.update_conversation(self.conversation_id, settings=settings)
+            allowed = self.session.tools.approvals.always_allowed
+            settings = self.workspace.conversation_settings(self.conversation_id).with_always_allowed(allowed)
+            self.workspace.change_settings(self.conversation_id, settings)
 
     def _open_link(self, url: QUrl) -> None:
         if url.scheme().lower() in SAFE_LINK_SCHEMES:
@@ -357,7 +349,7 @@ class ChatController(QObject):
             return
         found[0].assistant.update_tool_call(
             str(event.call_id), state=event.state, arguments=event.arguments or None,
-            result=event.result if event.state in ("done", "failed", "denied") else None,
+            result=event.result if event.state.finished else None,
             duration=event.duration_s or None)
 
     def _turn_finished(self, event: ev.TurnFinished) -> None:
@@ -365,19 +357,23 @@ class ChatController(QObject):
             self._finish_answer_stream(item_id)
         widget = self.view.turn(str(event.turn_id))
         if widget is not None:
-            status, extra = STATUS_VIEW.get(event.status, ("failed", ""))
-            detail = " ".join(part for part in (event.message, extra) if part)
-            last_text = self._last_text(event.turn_id) if status == "no_answer" else None
-            widget.assistant.finish(status, detail, last_text)  # type: ignore[arg-type]
+            replies = [m for m in self.workspace.store.list_messages(self.conversation_id)
+                       if m.turn_id == event.turn_id and m.role != "user"] if self.conversation_id else []
+            self._show_outcome(widget, turn_outcome(replies, event.status, event.message))
         self._set_busy(False)
         self.turnFinished.emit(event)
         self.titlesChanged.emit()
 
     # ---------------------------------------------------------------------------------- history
 
-    def _draw_history(self, messages: Sequence[StoredMessage], attachments: Sequence[Attachment]) -> None:
-        by_turn: dict[int | None, list[StoredMessage]] = {}
-        for message in messages:
+    def _show_outcome(self, widget: TurnWidget, outcome: TurnOutcome) -> None:
+        widget.assistant.finish(STATUS_VIEW[outcome.status], outcome.detail, outcome.last_text)
+
+    def _draw_history(self, transcript: Transcript) -> None:
+        recorded = {t.id: t.stats.finish_reason if t.stats else None for t in transcript.turns}
+        attachments = transcript.attachments
+        by_turn: dict[int | None, list[MessageRecord]] = {}
+        for message in transcript.messages:
             by_turn.setdefault(message.turn_id, []).append(message)
         for turn_id, turn_messages in by_turn.items():
             user = next((m for m in turn_messages if m.role == "user"), None)
@@ -387,9 +383,9 @@ class ChatController(QObject):
             widget = self._add_turn(turn_id, user.content, chips, user_message_id=user.id)
             replies = [m for m in turn_messages if m.role != "user"]
             self._draw_assistant(widget, replies, live=False)
-            widget.assistant.finish(*self._stored_status(replies))  # type: ignore[arg-type]
+            self._show_outcome(widget, turn_outcome(replies, recorded.get(turn_id)))
 
-    def _draw_assistant(self, widget: TurnWidget, replies: Sequence[StoredMessage], live: bool) -> None:
+    def _draw_assistant(self, widget: TurnWidget, replies: Sequence[MessageRecord], live: bool) -> None:
         assistant = widget.assistant
         results = {m.id: m for m in replies if m.role == "tool"}
         for index, message in enumerate(replies):
@@ -406,10 +402,10 @@ class ChatController(QObject):
                 assistant.add_preamble(message.content)
             elif kind == "tool_call":
                 call = message.tool_call
-                state = call.state if call is not None and call.state != "interrupted" else "failed"
+                state = call.state if call is not None else ToolCallState.INTERRUPTED
                 result = results.get(call.result_message_id) if call and call.result_message_id else None
                 name = message.recipient or "tool"
-                if result is not None and state == "done":
+                if result is not None and state is ToolCallState.DONE:
                     self._citations.add_tool_output(name, result.content)
                 assistant.add_tool_call(str(message.id), name, message.content, state,
                                         "python" if name == "python" else None)
@@ -417,25 +413,6 @@ class ChatController(QObject):
                                            duration=call.duration_s if call else None)
             else:
                 assistant.append_answer(self._citations.display(message.content))
-
-    def _stored_status(self, replies: Sequence[StoredMessage]) -> tuple[str, str, str | None]:
-        if any(m.status == "interrupted" for m in replies):
-            return "interrupted", "The app or the engine stopped mid-answer; Continue picks it up.", None
-        if any(m.status == "error" for m in replies):
-            return "failed", next((m.error or "" for m in replies if m.status == "error"), ""), None
-        if any(m.channel == "final" and m.role == "assistant" and not m.recipient for m in replies):
-            return "complete", "", None
-        if not replies:
-            return "interrupted", "No answer was written.", None
-        last = next((m.content for m in reversed(replies) if m.role == "assistant" and not m.recipient), "")
-        return "no_answer", "", last or None
-
-    def _last_text(self, turn_id: int) -> str | None:
-        if self.session is None:
-            return None
-        messages = [m for m in self.workspace.store.list_messages(self.session.conversation_id)
-                    if m.turn_id == turn_id and m.role == "assistant" and not m.recipient]
-        return messages[-1].content if messages else None
 
     # ---------------------------------------------------------------------------------- helpers
 

@@ -38,7 +38,6 @@ from app.chat import events as ev
 from app.chat.export import ExportKind, export_format, export_to_path, suggested_file_name
 from app.chat.workspace import LoadedModel, Workspace
 from app.gguf import ModelFileError
-from app.models import format_bytes
 from app.planner import LoadFailed
 from app.store import StoreError
 from app.text_safety import shown_name
@@ -54,6 +53,7 @@ from app.ui.settings_dialog import SettingsDialog
 from app.ui.shell_style import shell_stylesheet
 from app.ui.sidebar import ConversationSidebar, SidebarRow
 from app.ui.theme import Theme, ThemeWatcher, apply_palette
+from app.units import format_bytes
 
 log = logging.getLogger(__name__)
 

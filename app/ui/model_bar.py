@@ -32,11 +32,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.harmony import ReasoningEffort
 from app.text_safety import shown_name
 from app.ui.theme import Theme
 
 ModelState = Literal["none", "unloaded", "loading", "loaded", "failed"]
-EFFORTS = ("low", "medium", "high")
+EFFORTS = tuple(ReasoningEffort)
 
 
 @dataclass(frozen=True)

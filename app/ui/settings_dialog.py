@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.chat.workspace import Workspace
 from app.engine.backend_packs import PackError
+from app.harmony import ReasoningEffort
 from app.models.errors import ModelsError
 from app.settings import Settings, option_docs
 
@@ -78,7 +79,7 @@ class SettingsDialog(QDialog):
         self.theme.setToolTip(docs["theme"])
 
         self.effort = QComboBox(self)
-        for value in ("low", "medium", "high"):
+        for value in ReasoningEffort:
             self.effort.addItem(value.capitalize(), value)
         self._select(self.effort, settings.reasoning_effort)
         self.effort.setToolTip(docs["reasoning_effort"])

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.store import FORMAT_NAME, ConversationFileError, NewAttachment, NewMessage, Store, TurnStats
+from app.store import FORMAT_NAME, ConversationFileError, NewAttachment, NewMessage, Store, TurnFigures
 from tests.store.conftest import Clock
 
 SHA = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
@@ -42,7 +42,7 @@ def rich_conversation(store: Store, clock: Clock) -> int:
     store.set_tool_call(call.id, "done", result_message_id=result.id, duration_s=0.2)
     store.append_message(conversation.id, NewMessage("assistant", "Revenue rose 4%; 2**10 = 1024.",
                                                      channel="final"), turn_id=turn_id)
-    store.record_turn_stats(turn_id, TurnStats(900, 850, 60, 0.25, 33.3, "return"))
+    store.record_turn_stats(turn_id, TurnFigures(900, 850, 60, 0.25, 33.3, "return"))
     second = store.add_user_turn(conversation.id, "And in euros?")
     store.append_message(conversation.id, NewMessage("assistant", "In eu", channel="final", status="error",
                                                      error="The engine stopped."), turn_id=second.turn.id)

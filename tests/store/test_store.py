@@ -11,7 +11,7 @@ from app.store import (
     NotFound,
     Store,
     StoreError,
-    TurnStats,
+    TurnFigures,
     open_store,
 )
 from tests.store.conftest import START_TIME, Clock, fill_turn, integrity
@@ -165,7 +165,7 @@ def test_delete_messages_after_supports_regenerate(store: Store) -> None:
     first_question, _ = fill_turn(store, conversation.id, "one", "answer one")
     second_question, _ = fill_turn(store, conversation.id, "two", "answer two")
     second_turn = store.get_message(second_question).turn_id
-    store.record_turn_stats(second_turn, TurnStats(10, 0, 5, 0.1, 50.0, "return"))
+    store.record_turn_stats(second_turn, TurnFigures(10, 0, 5, 0.1, 50.0, "return"))
     assert store.delete_messages_after(second_question) == 2
     kept = store.list_messages(conversation.id)
     assert [m.content for m in kept] == ["one", "Thinking about: one", "answer one", "two"]
@@ -179,7 +179,7 @@ def test_turn_stats_round_trip(store: Store) -> None:
     conversation = store.create_conversation()
     turn = store.add_user_turn(conversation.id, "hi")
     assert store.list_turns(conversation.id)[0].stats is None
-    stats = TurnStats(prompt_tokens=812, reused_tokens=790, generated_tokens=64, time_to_first_token_s=0.42,
+    stats = TurnFigures(prompt_tokens=812, reused_tokens=790, generated_tokens=64, time_to_first_token_s=0.42,
                       tokens_per_second=31.5, finish_reason="return")
     store.record_turn_stats(turn.turn.id, stats)
     assert store.list_turns(conversation.id)[0].stats == stats

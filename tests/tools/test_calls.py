@@ -4,22 +4,22 @@ import time
 
 import pytest
 
-from app.tools.calls import OUTPUT_NOTIFY_SECONDS, CallState, CallTracker, ToolCall
+from app.tools.calls import OUTPUT_NOTIFY_SECONDS, CallTracker, ToolCall, ToolCallState
 
 
-def new_call(call_id: str = "c1", state: CallState = CallState.RUNNING) -> ToolCall:
+def new_call(call_id: str = "c1", state: ToolCallState = ToolCallState.RUNNING) -> ToolCall:
     return ToolCall(call_id, "python", "python", "print(1)", "print(1)", False, state, time.time(),
                     started_at=time.time())
 
 
 def test_every_change_reaches_listeners_in_order() -> None:
     tracker = CallTracker()
-    seen: list[tuple[CallState, int]] = []
+    seen: list[tuple[ToolCallState, int]] = []
     tracker.add_listener(lambda call: seen.append((call.state, call.version)))
-    tracker.create(new_call(state=CallState.WAITING_APPROVAL))
-    tracker.update("c1", state=CallState.RUNNING)
-    tracker.update("c1", state=CallState.DONE, finished_at=time.time())
-    assert seen == [(CallState.WAITING_APPROVAL, 0), (CallState.RUNNING, 1), (CallState.DONE, 2)]
+    tracker.create(new_call(state=ToolCallState.WAITING_APPROVAL))
+    tracker.update("c1", state=ToolCallState.RUNNING)
+    tracker.update("c1", state=ToolCallState.DONE, finished_at=time.time())
+    assert seen == [(ToolCallState.WAITING_APPROVAL, 0), (ToolCallState.RUNNING, 1), (ToolCallState.DONE, 2)]
     assert tracker.get("c1").state.finished
 
 
@@ -48,7 +48,7 @@ def test_live_output_is_throttled_but_the_last_piece_still_arrives() -> None:
 def test_output_after_the_call_finished_is_ignored() -> None:
     tracker = CallTracker()
     tracker.create(new_call())
-    tracker.update("c1", state=CallState.DONE, output="final")
+    tracker.update("c1", state=ToolCallState.DONE, output="final")
     tracker.append_output("c1", "late")
     assert tracker.get("c1").output == "final"
 
@@ -70,6 +70,6 @@ def test_a_failing_listener_does_not_stop_the_others() -> None:
 
 def test_duration_counts_from_the_start() -> None:
     call = new_call()
-    waiting = ToolCall("w", "python", "python", "", "", True, CallState.WAITING_APPROVAL, time.time())
+    waiting = ToolCall("w", "python", "python", "", "", True, ToolCallState.WAITING_APPROVAL, time.time())
     assert waiting.duration_s is None
     assert call.duration_s is not None and call.duration_s >= 0

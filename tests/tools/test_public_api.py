@@ -9,7 +9,6 @@ EXPECTED = {
     "ApprovalGate",
     "ApprovalMode",
     "CallListener",
-    "CallState",
     "Decision",
     "DocumentBrowser",
     "FunctionTool",

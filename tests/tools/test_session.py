@@ -12,7 +12,8 @@ import pytest
 
 from app.documents import DocumentIndex, ExtractedDocument, PageSpan
 from app.harmony import Message, SystemContent, render_message, segments_to_text
-from app.tools import CallState, Decision, FunctionTool, ToolCall, ToolRegistry, ToolSelection, ToolSession
+from app.store import ToolCallState
+from app.tools import Decision, FunctionTool, ToolCall, ToolRegistry, ToolSelection, ToolSession
 from app.tools.sandbox import MiB, SandboxLimits
 
 LIMITS = SandboxLimits(wall_seconds=10, cpu_seconds=5, memory_bytes=256 * MiB)
@@ -46,12 +47,12 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 def waiting_call(session: ToolSession) -> ToolCall:
-    wait_for(lambda: any(c.state is CallState.WAITING_APPROVAL for c in session.calls()))
-    return next(c for c in session.calls() if c.state is CallState.WAITING_APPROVAL)
+    wait_for(lambda: any(c.state is ToolCallState.WAITING_APPROVAL for c in session.calls()))
+    return next(c for c in session.calls() if c.state is ToolCallState.WAITING_APPROVAL)
 
 
-def states(seen: list[ToolCall], call_id: str) -> list[CallState]:
-    ordered: list[CallState] = []
+def states(seen: list[ToolCall], call_id: str) -> list[ToolCallState]:
+    ordered: list[ToolCallState] = []
     for call in seen:
         if call.call_id == call_id and (not ordered or ordered[-1] is not call.state):
             ordered.append(call.state)
@@ -78,7 +79,8 @@ def test_python_waits_for_run_shows_the_code_in_full_then_runs(pool: ThreadPoolE
     assert session.decide(call.call_id, Decision.RUN)
     result = future.result(timeout=20)
     assert result.ok and result.content == "total 5050"
-    assert states(seen, call.call_id) == [CallState.WAITING_APPROVAL, CallState.RUNNING, CallState.DONE]
+    assert states(seen, call.call_id) == [ToolCallState.WAITING_APPROVAL, ToolCallState.RUNNING,
+                                          ToolCallState.DONE]
     final = session.call(call.call_id)
     assert final.output == "total 5050" and final.result is result
     assert final.started_at is not None and final.finished_at >= final.started_at
@@ -94,7 +96,7 @@ def test_deny_reports_the_refusal_to_the_model_and_nothing_runs(pool: ThreadPool
     assert result.author == "python"
     assert "The user declined to run this python call" in result.content
     assert "should never print" not in result.content
-    assert states(seen, call.call_id) == [CallState.WAITING_APPROVAL, CallState.DENIED]
+    assert states(seen, call.call_id) == [ToolCallState.WAITING_APPROVAL, ToolCallState.DENIED]
 
 
 def test_always_runs_this_call_and_later_ones_without_asking(pool: ThreadPoolExecutor) -> None:
@@ -104,7 +106,7 @@ def test_always_runs_this_call_and_later_ones_without_asking(pool: ThreadPoolExe
     assert first.result(timeout=20).content == "1"
     second = session.run_call("python", "print(2)", call_id="second")
     assert second.content == "2"
-    assert states(seen, "second") == [CallState.RUNNING, CallState.DONE]
+    assert states(seen, "second") == [ToolCallState.RUNNING, ToolCallState.DONE]
     assert session.approvals.always_allowed == frozenset({"python"})
 
 
@@ -116,7 +118,7 @@ def test_cancel_while_waiting_ends_the_call_without_running_it(pool: ThreadPoolE
     cancel.set()
     result = future.result(timeout=5)
     assert result.status == "cancelled"
-    assert states(seen, call.call_id) == [CallState.WAITING_APPROVAL, CallState.CANCELLED]
+    assert states(seen, call.call_id) == [ToolCallState.WAITING_APPROVAL, ToolCallState.CANCELLED]
     assert session.decide(call.call_id, "run") is False  # too late: nothing runs
 
 
@@ -129,21 +131,21 @@ def test_cancel_while_running_stops_the_code(pool: ThreadPoolExecutor) -> None:
     cancel.set()
     result = future.result(timeout=10)
     assert result.status == "cancelled"
-    assert states(seen, "long") == [CallState.RUNNING, CallState.CANCELLED]
+    assert states(seen, "long") == [ToolCallState.RUNNING, ToolCallState.CANCELLED]
 
 
 def test_the_ask_setting_off_runs_python_at_once() -> None:
     session, seen = session_with(ToolSelection(python=True), python_approval="always")
     result = session.run_call("python", "print('direct')", call_id="c")
     assert result.content == "direct"
-    assert states(seen, "c") == [CallState.RUNNING, CallState.DONE]
+    assert states(seen, "c") == [ToolCallState.RUNNING, ToolCallState.DONE]
 
 
 def test_a_failing_run_is_a_failed_card() -> None:
     session, seen = session_with(ToolSelection(python=True), python_approval="always")
     result = session.run_call("python", "raise SystemExit('bad input')", call_id="c")
     assert result.status == "error"
-    assert states(seen, "c") == [CallState.RUNNING, CallState.FAILED]
+    assert states(seen, "c") == [ToolCallState.RUNNING, ToolCallState.FAILED]
 
 
 def test_a_tool_that_is_off_is_refused_without_asking() -> None:
@@ -151,7 +153,7 @@ def test_a_tool_that_is_off_is_refused_without_asking() -> None:
     result = session.run_call("python", "print('x')", call_id="c")
     assert result.status == "error"
     assert "not enabled" in result.content
-    assert states(seen, "c") == [CallState.RUNNING, CallState.FAILED]
+    assert states(seen, "c") == [ToolCallState.RUNNING, ToolCallState.FAILED]
     assert session.approvals.waiting_calls() == ()
 
 
@@ -201,13 +203,13 @@ def test_a_document_saying_run_this_code_changes_nothing_without_approval(pool: 
                          cancel=cancel, call_id="injected")
     call = waiting_call(session)
     time.sleep(0.3)
-    assert session.call("injected").state is CallState.WAITING_APPROVAL
+    assert session.call("injected").state is ToolCallState.WAITING_APPROVAL
     assert not future.done()
     assert session.needs_approval("python")
     cancel.set()
     result = future.result(timeout=5)
     assert result.status == "cancelled" and "pwned" not in result.content
-    assert CallState.RUNNING not in states(seen, call.call_id)
+    assert ToolCallState.RUNNING not in states(seen, call.call_id)
     # The same call approved by the user does run: the test above could have seen it run.
     approved = pool.submit(session.run_call, "python", "print('pwned')", call_id="approved")
     session.decide(waiting_call(session).call_id, "run")

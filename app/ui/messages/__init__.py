@@ -6,14 +6,14 @@ shows reasoning (`ReasoningPane`), preamble and the answer (`MarkdownView`), and
 (`ToolCallCard`). Widgets are dumb: slots in, signals out, no business rule.
 """
 
-from app.ui.messages.assistant_turn import AssistantTurnWidget, TurnStatus
+from app.ui.messages.assistant_turn import AssistantTurnWidget, TurnBadge
 from app.ui.messages.attachment_chip import AttachmentChip, AttachmentChipData
 from app.ui.messages.chat_view import ChatView
 from app.ui.messages.code_block import CodeBlockWidget
 from app.ui.messages.context import RenderContext
 from app.ui.messages.markdown_view import MarkdownView
 from app.ui.messages.reasoning import ReasoningPane
-from app.ui.messages.tool_call import ToolCallCard, ToolCallState
+from app.ui.messages.tool_call import CardState, ToolCallCard
 from app.ui.messages.turn import TurnWidget
 from app.ui.messages.user_message import UserMessageWidget
 
@@ -21,14 +21,14 @@ __all__ = [
     "AssistantTurnWidget",
     "AttachmentChip",
     "AttachmentChipData",
+    "CardState",
     "ChatView",
     "CodeBlockWidget",
     "MarkdownView",
     "ReasoningPane",
     "RenderContext",
     "ToolCallCard",
-    "ToolCallState",
-    "TurnStatus",
+    "TurnBadge",
     "TurnWidget",
     "UserMessageWidget",
 ]

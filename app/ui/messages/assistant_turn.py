@@ -17,15 +17,19 @@ from app.ui.messages.context import RenderContext
 from app.ui.messages.layouts import FlowWidget, column_layout
 from app.ui.messages.markdown_view import MarkdownView
 from app.ui.messages.reasoning import ReasoningPane
-from app.ui.messages.tool_call import ToolCallCard, ToolCallState
+from app.ui.messages.tool_call import CardState, ToolCallCard
 
-TurnStatus = Literal["complete", "interrupted", "failed", "no_answer"]
-TURN_STATUSES: tuple[str, ...] = get_args(TurnStatus)
+# The view's words for how a turn ended (chat's TurnStatus is mapped onto these by the controller).
+TurnBadge = Literal["complete", "interrupted", "failed", "no_answer"]
+TURN_BADGES: tuple[str, ...] = get_args(TurnBadge)
 NOTICES: dict[str, str] = {
     "interrupted": "Stopped before the answer was complete.",
     "failed": "The model failed before finishing.",
-    "no_answer": "The model stopped without a final answer. Its last text is shown below.",
+    "no_answer": "The model stopped without a final answer.",
 }
+# Where the last text stands relative to the notice: already streamed above it, or put below it now.
+LAST_TEXT_ABOVE = "Its last text is shown above."
+LAST_TEXT_BELOW = "Its last text is shown below."
 TYPING_FRAMES = ("•", "• •", "• • •")
 
 
@@ -82,7 +86,7 @@ class AssistantTurnWidget(FlowWidget):
         self._items: list[Item] = []
         self._tool_cards: dict[str, ToolCallCard] = {}
         self._answer: MarkdownView | None = None
-        self._status: TurnStatus | None = None
+        self._status: TurnBadge | None = None
         self._reasoning_visible = True
         self._continuable = True
 
@@ -157,7 +161,7 @@ class AssistantTurnWidget(FlowWidget):
         call_id: str,
         tool_name: str,
         arguments: str = "",
-        state: ToolCallState = "pending",
+        state: CardState = "pending",
         language: str | None = None,
     ) -> ToolCallCard:
         self._finish_open_text()
@@ -177,7 +181,7 @@ class AssistantTurnWidget(FlowWidget):
         self,
         call_id: str,
         *,
-        state: ToolCallState | None = None,
+        state: CardState | None = None,
         arguments: str | None = None,
         result: str | None = None,
         duration: float | None = None,
@@ -209,10 +213,10 @@ class AssistantTurnWidget(FlowWidget):
 
     # -- the end -----------------------------------------------------------------------------------
 
-    def finish(self, status: TurnStatus = "complete", detail: str = "", last_text: str | None = None) -> None:
+    def finish(self, status: TurnBadge = "complete", detail: str = "", last_text: str | None = None) -> None:
         """The turn is over. `detail` adds to the notice (an error message); for "no_answer",
         `last_text` is shown in the answer's place."""
-        if status not in TURN_STATUSES:
+        if status not in TURN_BADGES:
             raise ValueError(f"unknown turn status {status!r}")
         self._status = status
         self._finish_open_text()
@@ -220,7 +224,13 @@ class AssistantTurnWidget(FlowWidget):
             if isinstance(item, ReasoningPane) and item.is_streaming():
                 item.finish(None)
         if status != "complete":
-            notice = QLabel(" ".join(part for part in (NOTICES[status], detail) if part), self)
+            where = ""
+            if status == "no_answer":
+                if self._answer is not None and self.answer_text().strip():
+                    where = LAST_TEXT_ABOVE
+                elif last_text:
+                    where = LAST_TEXT_BELOW
+            notice = QLabel(" ".join(part for part in (NOTICES[status], where, detail) if part), self)
             notice.setObjectName("turnNotice")
             notice.setProperty("kind", status)
             notice.setWordWrap(True)
@@ -281,7 +291,7 @@ class AssistantTurnWidget(FlowWidget):
     def answer_text(self) -> str:
         return self._answer.text() if self._answer is not None else ""
 
-    def status(self) -> TurnStatus | None:
+    def status(self) -> TurnBadge | None:
         return self._status
 
     def notice_text(self) -> str:

@@ -8,7 +8,7 @@ click with the call id.
 from __future__ import annotations
 
 import math
-from typing import Literal, get_args
+from typing import Literal
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont
@@ -24,21 +24,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.store import ToolCallState
 from app.ui.messages.code_block import CodeBlockWidget
 from app.ui.messages.context import RenderContext
 from app.ui.messages.icons import icon
 from app.ui.render.formatting import format_arguments, format_duration, format_result
 
-ToolCallState = Literal["pending", "waiting_approval", "running", "done", "failed", "denied"]
-TOOL_CALL_STATES: tuple[str, ...] = get_args(ToolCallState)
+# The card's words: the tool-call states every room shares, plus the card's own "pending" (the model is
+# still writing the call, so it has no state yet).
+PENDING = "pending"
+CardState = ToolCallState | Literal["pending"]
 STATE_LABELS: dict[str, str] = {
-    "pending": "Preparing",
-    "waiting_approval": "Needs approval",
-    "running": "Running…",
-    "done": "Done",
-    "failed": "Failed",
-    "denied": "Denied",
+    PENDING: "Preparing",
+    ToolCallState.WAITING_APPROVAL: "Needs approval",
+    ToolCallState.RUNNING: "Running…",
+    ToolCallState.DONE: "Done",
+    ToolCallState.FAILED: "Failed",
+    ToolCallState.DENIED: "Denied",
+    ToolCallState.CANCELLED: "Cancelled",
+    ToolCallState.INTERRUPTED: "Interrupted",
 }
+CARD_STATES: tuple[str, ...] = tuple(STATE_LABELS)
+# States whose result is shown as an error (expanded, labelled "Error").
+ERROR_STATES = (ToolCallState.FAILED, ToolCallState.CANCELLED, ToolCallState.INTERRUPTED)
 RESULT_MAX_LINES = 16
 
 
@@ -82,7 +90,7 @@ class ToolCallCard(QFrame):
         call_id: str,
         tool_name: str,
         arguments: str = "",
-        state: ToolCallState = "pending",
+        state: CardState = "pending",
         language: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -93,7 +101,7 @@ class ToolCallCard(QFrame):
         self._context = context
         self._arguments = arguments
         self._language = language
-        self._state: ToolCallState = state
+        self._state: CardState = state
         self._result = ""
 
         self._icon = QLabel(self)
@@ -159,8 +167,8 @@ class ToolCallCard(QFrame):
 
     # -- slots -------------------------------------------------------------------------------------
 
-    def set_state(self, state: ToolCallState) -> None:
-        if state not in TOOL_CALL_STATES:
+    def set_state(self, state: CardState) -> None:
+        if state not in CARD_STATES:
             raise ValueError(f"unknown tool call state {state!r}")
         was_pending = self._state == "pending"
         self._state = state
@@ -172,7 +180,7 @@ class ToolCallCard(QFrame):
         self._approval.setVisible(state == "waiting_approval")
         if was_pending != (state == "pending"):
             self._show_arguments()
-        if state == "failed" and self._result:
+        if state in ERROR_STATES and self._result:
             self.set_result_expanded(True)
 
     def append_arguments(self, text: str) -> None:
@@ -189,10 +197,10 @@ class ToolCallCard(QFrame):
         formatted = format_result(result)
         self._result_view.set_result(formatted.text, self._mono_font())
         lines = formatted.text.strip("\n").count("\n") + 1
-        label = "Error" if self._state == "failed" else "Result"
+        label = "Error" if self._state in ERROR_STATES else "Result"
         self._result_toggle.setText(f"{label} · {lines} lines" if lines > 1 else label)
         self._result_toggle.show()
-        self.set_result_expanded(self._state == "failed")
+        self.set_result_expanded(self._state in ERROR_STATES)
 
     def set_duration(self, seconds: float | None) -> None:
         self._duration.setText("" if seconds is None else format_duration(seconds))
@@ -212,7 +220,7 @@ class ToolCallCard(QFrame):
 
     # -- queries -----------------------------------------------------------------------------------
 
-    def state(self) -> ToolCallState:
+    def state(self) -> CardState:
         return self._state
 
     def arguments(self) -> str:

@@ -7,8 +7,8 @@ import app.ui.messages as messages
 
 def test_public_names() -> None:
     assert sorted(messages.__all__) == [
-        "AssistantTurnWidget", "AttachmentChip", "AttachmentChipData", "ChatView", "CodeBlockWidget",
-        "MarkdownView", "ReasoningPane", "RenderContext", "ToolCallCard", "ToolCallState", "TurnStatus",
+        "AssistantTurnWidget", "AttachmentChip", "AttachmentChipData", "CardState", "ChatView",
+        "CodeBlockWidget", "MarkdownView", "ReasoningPane", "RenderContext", "ToolCallCard", "TurnBadge",
         "TurnWidget", "UserMessageWidget",
     ]
     assert all(hasattr(messages, name) for name in messages.__all__)
