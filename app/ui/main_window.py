@@ -38,6 +38,7 @@ from app.chat import events as ev
 from app.chat.export import ExportKind, export_format, export_to_path, suggested_file_name
 from app.chat.workspace import LoadedModel, Workspace
 from app.gguf import ModelFileError
+from app.models import InstalledModel
 from app.planner import LoadFailed
 from app.store import StoreError
 from app.text_safety import shown_name
@@ -231,6 +232,7 @@ class MainWindow(QMainWindow):
         self.model_bar.pythonToolChanged.connect(self.controller.set_python_tool)
         self.welcome.loadRequested.connect(self.load_model)
         self.welcome.modelsChanged.connect(self._models_changed)
+        self.welcome.downloadFinished.connect(self._download_finished)
         self.composer.sendRequested.connect(self._send)
         self.composer.stopRequested.connect(self.controller.stop)
         self.composer.filesDropped.connect(self.drop_files)
@@ -300,6 +302,16 @@ class MainWindow(QMainWindow):
     def _models_changed(self) -> None:
         self.refresh_models()
         self._show_conversation_page()
+
+    def _download_finished(self, model: InstalledModel) -> None:
+        """One click from download to chat: with no model loaded (or loading), load the new one at once."""
+        name = shown_name(model.name)
+        if self.workspace.loaded is None and self.model_bar.state in ("none", "unloaded", "failed"):
+            self.show_banner("info", f"{name} is downloaded and verified; loading it now.")
+            self.load_model(str(model.path))
+        else:
+            self.show_banner("info", f"{name} is downloaded and verified. Load it from the model list when "
+                                     "you want to switch.")
 
     def load_model(self, path: str) -> None:
         if self.controller.busy:

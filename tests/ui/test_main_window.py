@@ -13,12 +13,12 @@ from app.chat.session import SessionOptions
 from app.chat.turn import TurnOptions
 from app.engine.client import WorkerEngine
 from app.engine.interface import SamplingSettings
+from app.engine.testing import harmony_reply, text_reply
 from app.models import import_model
 from app.ui.main_window import MainWindow
 from app.ui.messages.reasoning import ReasoningPane
 from app.ui.theme import ThemeWatcher
 from tests.chat.conftest import ANALYSIS_THEN_FINAL
-from tests.fixtures.scripted_engine import harmony_reply, text_reply
 from tests.ui.conftest import WAIT_MS
 
 ANSWER = "## Result\n\n- one\n- two\n\n```python\nprint(2 + 2)\n```\n\n| a | b |\n| --- | --- |\n| 1 | 2 |"
@@ -227,3 +227,15 @@ def test_the_sidebar_exports_whole_answers_only_or_json_where_the_user_picks(qtb
     assert chosen[-1].suffix == ".json"
     assert json.loads(chosen[-1].read_text(encoding="utf-8"))["format"] == "ossian-conversation"
     assert "Exported to" in window.banner.text()
+
+
+def test_a_finished_download_loads_itself_when_no_model_is_loaded(qtbot, make_window) -> None:
+    """One click from download to chat: the window loads what the welcome page downloaded, and says so."""
+    window = make_window(load=False)
+    [model] = window.workspace.library.list()
+    window.welcome.downloadFinished.emit(model)
+    assert "loading it now" in window.banner.text()
+    qtbot.waitUntil(lambda: window.model_bar.state == "loaded", timeout=WAIT_MS)
+    window.welcome.downloadFinished.emit(model)  # a second one while a model is loaded: only told
+    assert "Load it from the model list" in window.banner.text()
+    assert window.model_bar.state == "loaded"

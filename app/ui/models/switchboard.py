@@ -32,12 +32,14 @@ class DownloadSwitchboard(QObject):
 
     Signals:
         modelsChanged(): a download finished while this switchboard watched (a new model is installed).
+        downloadFinished(object): that download's InstalledModel (so the window can load it).
         loadRequested(str): a row's Load button: the path of the model file.
         untrackedProgress(object): a `DownloadProgress` of a download that has no row here (one
             started elsewhere, e.g. from a Hub search in the library dialog).
     """
 
     modelsChanged = Signal()
+    downloadFinished = Signal(object)
     loadRequested = Signal(str)
     untrackedProgress = Signal(object)
 
@@ -178,6 +180,8 @@ class DownloadSwitchboard(QObject):
                                                        and previous.state != DownloadState.DONE):
             log.info("download %s finished: %s", progress.id, progress.message)
             self.modelsChanged.emit()
+            if progress.model is not None and previous is not None:  # watched to the end, not old news
+                self.downloadFinished.emit(progress.model)
 
 
 def _installed_for(request: DownloadRequest, models: list[InstalledModel]) -> InstalledModel | None:

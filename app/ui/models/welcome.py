@@ -59,10 +59,12 @@ class WelcomePage(QWidget):
     Signals:
         loadRequested(str): load the model file at this path (a finished download or an import).
         modelsChanged(): the library changed (an import, or a download finished).
+        downloadFinished(object): a download started here finished: its InstalledModel.
     """
 
     loadRequested = Signal(str)
     modelsChanged = Signal()
+    downloadFinished = Signal(object)
 
     def __init__(self, workspace: Workspace, theme: Theme, parent: QWidget | None = None, *,
                  interval_ms: int = DEFAULT_INTERVAL_MS) -> None:
@@ -81,6 +83,7 @@ class WelcomePage(QWidget):
         self.switchboard = DownloadSwitchboard(workspace.downloads, self, interval_ms)
         self.switchboard.loadRequested.connect(self.loadRequested)
         self.switchboard.modelsChanged.connect(self._library_changed)
+        self.switchboard.downloadFinished.connect(self.downloadFinished)
 
         px = theme.px
         self._page = CentredColumn(px(COLUMN_EM), self)

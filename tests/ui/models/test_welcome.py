@@ -17,8 +17,8 @@ from app.settings import Settings
 from app.ui.models import ModelLibraryDialog, WelcomePage
 from app.ui.models.presenting import PROGRESS_SCALE
 from app.ui.theme import theme_for
-from tests.fixtures.hub_server import HubServer
-from tests.fixtures.tiny_models import tiny_gpt_oss_model, tiny_llama_model
+from fixtures.hub_server import HubServer
+from fixtures.tiny_models import tiny_gpt_oss_model, tiny_llama_model
 from tests.models.conftest import FILE_20B, REPO_20B, publish_catalog_models
 from tests.ui.models.conftest import GIB, H100, LAPTOP_16GB, WAIT_MS
 
@@ -102,9 +102,10 @@ def test_a_download_from_the_page_shows_progress_and_ends_ready_to_load(qtbot, p
     assert hero.pause_button.isVisible() and hero.cancel_button.isVisible()
     halfway = hero.progress_bar.value()
 
-    with qtbot.waitSignal(page.modelsChanged, timeout=WAIT_MS):
+    with qtbot.waitSignals([page.modelsChanged, page.downloadFinished], timeout=WAIT_MS) as finished:
         hold.release()
     qtbot.waitUntil(lambda: hero.view.phase == "done", timeout=WAIT_MS)
+    assert finished.all_signals_and_args[1].args[0].catalog_id == "gpt-oss-20b"  # for the window to load
     assert hero.primary_button.text() == "Ready — Load it" and hero.primary_button.isVisible()
     assert not hero.progress_bar.isVisible() and not hero.pause_button.isVisible()
     assert "installed and verified" in hero.status.text()
