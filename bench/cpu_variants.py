@@ -95,12 +95,12 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     import psutil
 
-    from tests.fixtures.tiny_models import tiny_gpt_oss_model
+    from fixtures.tiny_models import tiny_gpt_oss_model
 
     threads = args.threads or psutil.cpu_count(logical=False) or 1
     models = [("tiny", tiny_gpt_oss_model())]
     if args.twin:
-        from tests.fixtures.shape_twins import shape_twin_20b
+        from fixtures.shape_twins import shape_twin_20b
 
         models.append(("20b twin", shape_twin_20b()))
     print(f"{threads} threads, best of {args.repeat} x {args.rounds} rounds taking turns; "

@@ -40,8 +40,8 @@ from app.documents import DocumentIndex, estimate_tokens, extract, format_for_pr
 from app.engine.client import WorkerEngine
 from app.engine.interface import Done, EngineError, GenerateRequest, LoadPlan, SamplingSettings, TokenEvent
 from app.harmony import ASSISTANT, SYSTEM, USER, Message, SystemContent, render_conversation
-from tests.fixtures.documents import bench_docx, bench_pdf, bench_text
-from tests.fixtures.tiny_models import tiny_gpt_oss_model
+from fixtures.documents import bench_docx, bench_pdf, bench_text
+from fixtures.tiny_models import tiny_gpt_oss_model
 
 QUESTIONS = ("What does the document say about the harbour?", "And what about the granite meadow?")
 

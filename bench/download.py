@@ -1,6 +1,6 @@
 """Benchmark of model downloads: Ossian's pipeline beside huggingface_hub's own, same file, same server.
 
-A local server speaking the Hub's endpoints (tests/fixtures/hub_server.py, with the LFS redirect to a
+A local server speaking the Hub's endpoints (fixtures/hub_server.py, with the LFS redirect to a
 second "CDN" origin) serves a gpt-oss GGUF padded to `--mb` megabytes. Each round downloads it twice,
 alternating which goes first:
 
@@ -35,7 +35,7 @@ FILE = "gpt-oss-20b-mxfp4.gguf"
 
 def padded_model(directory: Path, megabytes: int) -> Path:
     """The tiny gpt-oss GGUF with zero bytes after it up to the size: a valid header, a big body."""
-    from tests.fixtures.tiny_models import tiny_gpt_oss_model
+    from fixtures.tiny_models import tiny_gpt_oss_model
 
     path = directory / FILE
     shutil.copyfile(tiny_gpt_oss_model(), path)
@@ -81,7 +81,7 @@ def main() -> int:
     import keyring.backends.fail
 
     from app.paths import app_paths
-    from tests.fixtures.hub_server import HubServer
+    from fixtures.hub_server import HubServer
 
     keyring.set_keyring(keyring.backends.fail.Keyring())  # no token, and never the user's keyring
     with tempfile.TemporaryDirectory(prefix="ossian-download-bench-") as temp:

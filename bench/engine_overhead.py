@@ -14,7 +14,7 @@
 
     flock /tmp/ossian-heavy.lock .venv/bin/python bench/engine_overhead.py [--model tiny|20b|PATH]
 
-`--model 20b` uses the sparse 20b shape twin (tests/fixtures/shape_twins.py): 12 GB of page cache and
+`--model 20b` uses the sparse 20b shape twin (fixtures/shape_twins.py): 12 GB of page cache and
 minutes per round on a CPU, so it is opt-in and skips the long-conversation part unless
 `--conversation-tokens` is given.
 """
@@ -100,12 +100,12 @@ def parse_args() -> argparse.Namespace:
 def make_setup(args: argparse.Namespace) -> Setup:
     tiny = args.model == "tiny"
     if tiny:
-        from tests.fixtures.tiny_models import tiny_gpt_oss_model
+        from fixtures.tiny_models import tiny_gpt_oss_model
 
         name, path, defaults = "tiny gpt-oss", tiny_gpt_oss_model(), (3000, 15, 1, 50_000)
     else:
         if args.model == "20b":
-            from tests.fixtures.shape_twins import shape_twin_20b
+            from fixtures.shape_twins import shape_twin_20b
 
             name, path = "gpt-oss-20b shape twin", shape_twin_20b()
         else:

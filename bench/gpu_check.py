@@ -293,8 +293,8 @@ def run_check(args: argparse.Namespace, build: Build) -> int:
 
 
 def model_paths(args: argparse.Namespace) -> list[tuple[str, Path]]:
-    from tests.fixtures.shape_twins import shape_twin_20b, shape_twin_120b
-    from tests.fixtures.tiny_models import tiny_gpt_oss_model
+    from fixtures.shape_twins import shape_twin_20b, shape_twin_120b
+    from fixtures.tiny_models import tiny_gpt_oss_model
 
     models = [("tiny", tiny_gpt_oss_model()), ("20b twin", shape_twin_20b())]
     if not args.quick:
@@ -303,8 +303,8 @@ def model_paths(args: argparse.Namespace) -> list[tuple[str, Path]]:
 
 
 def speed_model(args: argparse.Namespace) -> tuple[str, Path]:
-    from tests.fixtures.shape_twins import shape_twin_20b
-    from tests.fixtures.tiny_models import tiny_gpt_oss_model
+    from fixtures.shape_twins import shape_twin_20b
+    from fixtures.tiny_models import tiny_gpt_oss_model
 
     return ("tiny", tiny_gpt_oss_model()) if args.speed_model == "tiny" else ("20b twin", shape_twin_20b())
 
@@ -477,7 +477,7 @@ def ladder_step(args: argparse.Namespace, machine: Machine, gpu: Gpu, summary: S
     from app.engine.client import WorkerEngine
     from app.gguf import read_profile
     from app.planner import LoadFailed, PlanRequest, RememberedPlans, load_with_fallback, make_plan
-    from tests.fixtures.shape_twins import shape_twin_20b
+    from fixtures.shape_twins import shape_twin_20b
 
     header("2. the fallback ladder against a real out-of-memory (20b twin, its trained context)")
     profile = read_profile(shape_twin_20b())

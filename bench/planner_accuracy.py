@@ -34,8 +34,8 @@ os.environ.setdefault("OSSIAN_HOME", tempfile.mkdtemp(prefix="ossian-bench-"))
 from app.engine.interface import LoadPlan
 from app.gguf import ContextSettings, GgufProfile, read_profile
 from app.planner.sizes import MIB, Layout, memory_use
-from tests.fixtures.shape_twins import shape_twin_20b, shape_twin_120b
-from tests.fixtures.tiny_models import tiny_gpt_oss_model
+from fixtures.shape_twins import shape_twin_20b, shape_twin_120b
+from fixtures.tiny_models import tiny_gpt_oss_model
 
 K = 1024
 DRY_RUN_FLAG = "--dry-run-child"

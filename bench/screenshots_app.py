@@ -64,11 +64,11 @@ def main() -> int:
         app.setFont(QFont(args.font))
 
     from app.chat.workspace import Workspace
+    from app.engine.testing import ScriptedEngine, harmony_reply
     from app.models import import_model
     from app.ui.main_window import MainWindow
     from app.ui.theme import DARK, LIGHT, ThemeWatcher
-    from tests.fixtures.scripted_engine import ScriptedEngine, harmony_reply
-    from tests.fixtures.tiny_models import tiny_gpt_oss_model
+    from fixtures.tiny_models import tiny_gpt_oss_model
 
     engine = ScriptedEngine(tokens_per_second=4000)
     workspace = Workspace(engine_factory=lambda: engine)

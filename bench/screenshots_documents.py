@@ -46,11 +46,12 @@ def main() -> int:
         app.setFont(QFont(args.font))
 
     from app.chat.workspace import Workspace
+    from app.engine.testing import ScriptedEngine, harmony_reply
     from app.models import import_model
     from app.planner import describe_machine
     from app.ui.main_window import MainWindow
     from app.ui.theme import DARK, LIGHT, ThemeWatcher
-    from tests.fixtures.documents import (
+    from fixtures.documents import (
         Heading,
         Para,
         PdfPage,
@@ -59,8 +60,7 @@ def main() -> int:
         write_pdf,
         write_text,
     )
-    from tests.fixtures.scripted_engine import ScriptedEngine, harmony_reply
-    from tests.fixtures.tiny_models import tiny_gpt_oss_model
+    from fixtures.tiny_models import tiny_gpt_oss_model
 
     files = home / "files"
     files.mkdir()

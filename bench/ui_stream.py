@@ -41,13 +41,13 @@ from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QLabel
 
 from app.engine.interface import Done, GenerateRequest, LoadPlan, TokenEvent
+from app.engine.testing import ScriptedEngine, ScriptedReply, ToyVocabulary, split_text
 from app.ui.gc_policy import StreamingCollector
 from app.ui.launch import GUI_SWITCH_INTERVAL_S
 from app.ui.messages import ChatView
 from app.ui.render.highlight import CodeHighlighter
 from app.ui.render.markdown import MarkdownRenderer
 from app.ui.theme import theme_for
-from tests.fixtures.scripted_engine import ScriptedEngine, ScriptedReply, ToyVocabulary, split_text
 
 WINDOW = 1_000  # tokens in the first and the last measured window
 HEARTBEAT_MS = 4

@@ -34,10 +34,10 @@ from PySide6.QtWidgets import QApplication
 
 from app.engine.client import WorkerEngine
 from app.engine.interface import GenerateRequest, LoadPlan, SamplingSettings, TokenEvent
+from app.engine.testing import ToyVocabulary
 from app.engine.worker_load import physical_cores
 from app.harmony import SYSTEM, USER, Message, SystemContent, render_conversation
 from bench.ui_stream import HEARTBEAT_MS, long_answer, run_view
-from tests.fixtures.scripted_engine import ToyVocabulary
 
 NO_STOPS = ("<|return|>", "<|call|>", "<|endoftext|>")
 
@@ -105,10 +105,10 @@ def measure(name: str, tokens, engine: WorkerEngine | None) -> Run:
 
 def model_path(tiny: bool) -> Path:
     if tiny:
-        from tests.fixtures.tiny_models import tiny_gpt_oss_model
+        from fixtures.tiny_models import tiny_gpt_oss_model
 
         return tiny_gpt_oss_model()
-    from tests.fixtures.shape_twins import shape_twin_20b
+    from fixtures.shape_twins import shape_twin_20b
 
     return shape_twin_20b()
 

@@ -257,11 +257,11 @@ def take_screenshot(path: Path) -> str:
 
 
 def tiny_model() -> Path:
-    """The test suite's tiny gpt-oss GGUF, made with the project venv (tests/fixtures/tiny_models.py)."""
+    """The test suite's tiny gpt-oss GGUF, made with the project venv (fixtures/tiny_models.py)."""
     sys.path.insert(0, str(HERE))
     from bootstrap import venv_dir, venv_python
 
-    code = "from tests.fixtures.tiny_models import tiny_gpt_oss_model; print(tiny_gpt_oss_model())"
+    code = "from fixtures.tiny_models import tiny_gpt_oss_model; print(tiny_gpt_oss_model())"
     done = subprocess.run([str(venv_python(venv_dir())), "-c", code], cwd=ROOT, capture_output=True,
                           text=True, check=True)
     return Path(done.stdout.strip().splitlines()[-1])

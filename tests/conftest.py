@@ -51,7 +51,7 @@ def ossian_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
 @pytest.fixture(scope="session")
 def tiny_model_path() -> Path:
     """The tiny gpt-oss GGUF (real llama.cpp, random weights, Harmony specials at made-up ids)."""
-    from tests.fixtures.tiny_models import tiny_gpt_oss_model
+    from fixtures.tiny_models import tiny_gpt_oss_model
 
     return tiny_gpt_oss_model()
 
@@ -68,14 +68,14 @@ def tiny_model(tiny_model_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def twin_20b() -> Path:
-    from tests.fixtures.shape_twins import shape_twin_20b
+    from fixtures.shape_twins import shape_twin_20b
 
     return shape_twin_20b()
 
 
 @pytest.fixture(scope="session")
 def twin_120b() -> Path:
-    from tests.fixtures.shape_twins import shape_twin_120b
+    from fixtures.shape_twins import shape_twin_120b
 
     return shape_twin_120b()
 
@@ -97,6 +97,6 @@ def profile_120b(twin_120b: Path) -> GgufProfile:
 @pytest.fixture(scope="session")
 def other_architecture_model_path() -> Path:
     """A tiny GGUF of the llama architecture: valid, loadable, and not a gpt-oss model."""
-    from tests.fixtures.tiny_models import tiny_llama_model
+    from fixtures.tiny_models import tiny_llama_model
 
     return tiny_llama_model()

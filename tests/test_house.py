@@ -187,6 +187,19 @@ def test_only_one_place_imports_each_native_library(library: str, allowed, where
     assert not outside, f"{library} is imported outside {where}:\n" + "\n".join(outside)
 
 
+@pytest.mark.parametrize(("folder", "forbidden"), [
+    ("app", ("tests", "bench", "fixtures")),  # the app ships alone: its test double is app.engine.testing
+    ("bench", ("tests",)),  # benchmarks share generators with the tests through fixtures/, not tests/
+    ("fixtures", ("tests", "bench")),
+])
+def test_what_ships_and_what_measures_never_import_the_tests(folder: str, forbidden: tuple[str, ...]) -> None:
+    found = [f"{path.relative_to(ROOT)}:{line}: {module}"
+             for path in sorted((ROOT / folder).rglob("*.py"))
+             for module, line in imports_in(path.read_text(encoding="utf-8"), folder)
+             if module.split(".")[0] in forbidden]
+    assert not found, f"{folder}/ imports what it must not:\n" + "\n".join(found)
+
+
 def test_the_reader_sees_every_kind_of_import() -> None:
     """Lazy, relative, TYPE_CHECKING and `from app import room` imports are all arrows."""
     source = ("from typing import TYPE_CHECKING\nfrom app import planner, __version__\n"

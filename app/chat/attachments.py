@@ -83,8 +83,8 @@ def count_or_estimate(texts: Sequence[str], count_tokens: CountTokens | None) ->
 
 
 class SegmentCounter:
-    """Tokens of rendered prompt segments: the engine's exact tokenization where it offers one
-    (`WorkerEngine.tokenize`), else text counts plus one per special token, else estimates."""
+    """Tokens of rendered prompt segments: the engine's exact tokenization where its capabilities offer
+    one (`Engine.tokenize`), else text counts plus one per special token, else estimates."""
 
     def __init__(self, engine: Engine | None, timeout_s: float = COUNT_TIMEOUT_S) -> None:
         self._engine = engine if engine is not None and engine.model is not None else None
@@ -98,10 +98,10 @@ class SegmentCounter:
         return count_or_estimate(texts, engine_counter(self._engine, self._timeout_s))
 
     def segments(self, segments: Sequence[Segment]) -> TokenCount:
-        tokenize = getattr(self._engine, "tokenize", None)
-        if tokenize is not None:
+        engine = self._engine
+        if engine is not None and engine.capabilities.tokenize:
             try:
-                return TokenCount(len(tokenize(list(segments)).result(timeout=self._timeout_s)), False)
+                return TokenCount(len(engine.tokenize(list(segments)).result(timeout=self._timeout_s)), False)
             except ENGINE_TROUBLE as exc:
                 log.warning("prompt tokenization failed (%s); counting its texts", exc)
         pieces = [s.text for s in segments if isinstance(s, Text)]

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from app.engine.interface import (
     Done,
     Engine,
+    EngineCapabilities,
     EngineError,
     EngineFailure,
     GenerateRequest,
@@ -75,6 +76,9 @@ KILL_DEADLINE_S = 3.0  # a worker that still has not stopped after this is kille
 START_TIMEOUT_S = 60.0
 SHUTDOWN_TIMEOUT_S = 3.0
 _STDERR_LINES_KEPT = 60
+# llama.cpp in the worker does all of it: exact prompt tokens, GBNF grammars, vocabulary ids, every
+# placement field of a LoadPlan.
+CAPABILITIES = EngineCapabilities(tokenize=True, grammar=True, stream="token_ids", load_plans=True)
 NOT_LOADED = EngineError("not_loaded", "No model is loaded. Load a model first.")
 CLOSED = EngineError("crashed", "The engine was closed.")
 
@@ -162,6 +166,10 @@ class WorkerEngine(Engine):
     @property
     def model(self) -> ModelInfo | None:
         return self._model
+
+    @property
+    def capabilities(self) -> EngineCapabilities:
+        return CAPABILITIES
 
     def close(self) -> None:
         with self._lock:

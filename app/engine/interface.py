@@ -1,10 +1,15 @@
 """The one `Engine` interface: typed requests in, typed events out.
 
 Every engine implements it: the local worker client (llama.cpp in a child process), a remote
-OpenAI-compatible server later, and the scripted engine that UI tests replay. Callers never block on
-the engine by calling it: `load`, `count_tokens` return futures and `generate` returns a `Generation`
-at once; waiting happens only where the caller chooses to (iterate the generation in a worker thread,
-or `future.result()`).
+OpenAI-compatible server later, and the scripted engine of `app.engine.testing`. Callers never block on
+the engine by calling it: `load`, `count_tokens`, `tokenize` return futures and `generate` returns a
+`Generation` at once; waiting happens only where the caller chooses to (iterate the generation in a worker
+thread, or `future.result()`).
+
+What an engine can do beyond the core (load, generate, cancel, count tokens, close) it declares in
+`Engine.capabilities`; callers ask there, never by probing the object for methods, and an engine asked
+for what it lacks answers with an error of kind "unsupported". tests/engine/contract.py holds the checks
+every engine passes.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from app.gguf.kv import KvType
 from app.harmony.segments import Segment
 
 DoneReason = Literal["return", "call", "eog", "length", "cancelled"]
+StreamKind = Literal["token_ids", "text"]
 ErrorKind = Literal[
     "model",      # the file is missing, broken, or not a gpt-oss model
     "memory",     # not enough RAM or VRAM for this plan
@@ -28,6 +34,7 @@ ErrorKind = Literal[
     "grammar",    # the GBNF grammar did not parse
     "too_long",   # the prompt does not fit the context the model was loaded with
     "protocol",   # the two sides disagree about messages (a bug)
+    "unsupported",  # the request needs what this engine lacks (see `Engine.capabilities`)
     "internal",   # anything else
 ]
 
@@ -141,6 +148,34 @@ class EngineError:
 GenerationEvent = TokenEvent | Done | EngineError
 
 
+@dataclass(frozen=True)
+class EngineCapabilities:
+    """What an engine can do beyond the core every engine has. Each engine states every field."""
+
+    # `Engine.tokenize(segments)`: a rendered prompt's token ids exactly as a generation evaluates them
+    tokenize: bool
+    # `GenerateRequest.grammar` (GBNF, which may name special tokens) constrains what is sampled
+    grammar: bool
+    # What a `TokenEvent` carries. "token_ids": ids of the model's vocabulary, the specials at the ids
+    # `ModelInfo.special_ids` names, so Harmony's token-level parser reads the stream. "text": pieces of
+    # text whose ids mean nothing (a server that streams text), for Harmony's text-level parser.
+    stream: StreamKind
+    # `LoadPlan`'s placement (GPU layers, devices, split, experts in host memory, KV type, threads, batch
+    # sizes) is applied as given; without it only `model_path` and `n_ctx` mean anything.
+    load_plans: bool
+
+    def refusal(self, request: GenerateRequest) -> EngineError | None:
+        """The error that answers `request` when it needs what the engine lacks; None when it does not."""
+        if request.grammar is not None and not self.grammar:
+            return unsupported("constrain a reply with a grammar")
+        return None
+
+
+def unsupported(what: str) -> EngineError:
+    """The error for a request this engine cannot serve: `what` completes "This engine cannot ..."."""
+    return EngineError("unsupported", f"This engine cannot {what}.")
+
+
 class EngineFailure(Exception):
     """Raised by futures of a failed request; carries the EngineError."""
 
@@ -175,6 +210,20 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def count_tokens(self, texts: Sequence[str]) -> concurrent.futures.Future[list[int]]:
         """Token counts of plain texts in the loaded model's vocabulary."""
+
+    def tokenize(self, segments: Sequence[Segment]) -> concurrent.futures.Future[list[int]]:
+        """A rendered prompt's token ids exactly as a generation would evaluate them (specials by id).
+
+        Only where `capabilities.tokenize`; an engine without it keeps this default, whose future fails
+        with an `EngineFailure` of kind "unsupported"."""
+        future: concurrent.futures.Future[list[int]] = concurrent.futures.Future()
+        future.set_exception(EngineFailure(unsupported("tokenize a prompt")))
+        return future
+
+    @property
+    @abc.abstractmethod
+    def capabilities(self) -> EngineCapabilities:
+        """What this engine can do beyond the core; the same for the engine's whole life."""
 
     @property
     @abc.abstractmethod

@@ -34,9 +34,9 @@ from app.documents import (
 from app.engine.interface import EngineError, EngineFailure, SamplingSettings
 from app.harmony import Text
 from app.store import NewAttachment
+from fixtures.documents import Para as DocxPara
+from fixtures.documents import PdfPage, prose_lines, write_docx, write_pdf, write_text
 from tests.chat.conftest import ANALYSIS_THEN_FINAL, Recorder
-from tests.fixtures.documents import Para as DocxPara
-from tests.fixtures.documents import PdfPage, prose_lines, write_docx, write_pdf, write_text
 
 NEEDLE = "The lantern harbour zeppelin is moored at pier seven."
 

@@ -22,7 +22,7 @@ from app.chat.prompt import PromptSettings, conversation_messages, render_for_ge
 from app.chat.workspace import Workspace
 from app.documents import DEFAULT_RESERVE_TOKENS, TokenCount
 from app.planner import LoadFailed, describe_machine
-from tests.fixtures.documents import prose_lines, write_text
+from fixtures.documents import prose_lines, write_text
 
 GIB = 2**30
 SETTINGS = PromptSettings(reasoning_effort="low", start_date=date(2025, 8, 5), instructions="Be brief.")

@@ -16,8 +16,8 @@ import pytest
 
 from app.models import DownloadManager, DownloadProgress, InstalledModel, Library
 from app.paths import app_paths
-from tests.fixtures.hub_server import HubServer
-from tests.fixtures.tiny_models import tiny_gpt_oss_model, tiny_llama_model
+from fixtures.hub_server import HubServer
+from fixtures.tiny_models import tiny_gpt_oss_model, tiny_llama_model
 from tests.models.conftest import FILE_20B, GOOD_TOKEN, REPO_20B, publish_catalog_models
 from tests.models.keyring_backend import ENV as KEYRING_FILE_ENV
 

@@ -12,7 +12,7 @@ import pytest
 from app.cli import main
 from app.commands import UsageError
 from app.commands.plan import parse_size
-from tests.fixtures.shape_twins import REPO_ROOT, shape_twin_20b, shape_twin_120b
+from fixtures.shape_twins import REPO_ROOT, shape_twin_20b, shape_twin_120b
 
 GIB = 2**30
 

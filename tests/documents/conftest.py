@@ -9,7 +9,7 @@ import pytest
 from app.documents import CountTokens
 from app.engine.client import WorkerEngine
 from app.engine.interface import LoadPlan
-from tests.fixtures.tiny_models import tiny_gpt_oss_model
+from fixtures.tiny_models import tiny_gpt_oss_model
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 
 from app.documents import DocumentError, extract
 from app.documents.reading import BLOCK_BYTES, MIB
-from tests.fixtures.documents import (
+from fixtures.documents import (
     prose_lines,
     write_png,
     write_random_bytes,

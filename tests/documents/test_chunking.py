@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from app.documents import ExtractedDocument, chunk_document, document_lines, extract
 from app.documents.chunking import MAX_CHARS, MAX_LINE_CHARS, wrap_line
 from app.documents.document import spans_for_pages
-from tests.fixtures.documents import prose_lines, write_pdf, write_text
+from fixtures.documents import prose_lines, write_pdf, write_text
 
 
 def _text_document(text: str, name: str = "t.txt") -> ExtractedDocument:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from app.documents import ExtractedDocument, extract
-from tests.fixtures.documents import Para, prose_lines, write_docx, write_pdf, write_text
+from fixtures.documents import Para, prose_lines, write_docx, write_pdf, write_text
 
 
 def test_record_round_trip_through_json_gives_an_equal_document(tmp_path):

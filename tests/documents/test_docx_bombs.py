@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from app.documents import DocumentError, ExtractionCancelled, SizeLimits, extract, xml_stream
-from tests.fixtures.documents import REPO_ROOT, Para, write_docx
+from fixtures.documents import REPO_ROOT, Para, write_docx
 
 TINY_PARAGRAPH = b"<w:p><w:r><w:t>x</w:t></w:r></w:p>"
 ISSUE_PARAGRAPHS = 3_000_000

@@ -18,7 +18,7 @@ from docx.text.paragraph import Paragraph
 
 from app.documents import DocumentError, extract
 from app.documents.text_decode import normalize_text
-from tests.fixtures.documents import (
+from fixtures.documents import (
     Bullet,
     Heading,
     Para,

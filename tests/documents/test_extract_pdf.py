@@ -12,7 +12,7 @@ from fpdf.enums import EncryptionMethod
 from app.documents import DocumentError, ExtractionCancelled, extract
 from app.documents.pdf_text import MAX_PDF_PAGES
 from app.documents.reading import MIB, SizeLimits
-from tests.fixtures.documents import PdfPage, prose_lines, write_pdf, write_sparse_file
+from fixtures.documents import PdfPage, prose_lines, write_pdf, write_sparse_file
 
 
 def test_text_and_page_numbers(tmp_path):

@@ -7,7 +7,7 @@ import codecs
 import pytest
 
 from app.documents import extract
-from tests.fixtures.documents import prose_lines, write_text
+from fixtures.documents import prose_lines, write_text
 
 
 @pytest.mark.parametrize(

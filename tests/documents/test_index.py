@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from app.documents import DocumentIndex, SearchError, document_lines, extract
 from app.documents.index import MAX_WINDOW_CHARS
-from tests.fixtures.documents import prose_lines, write_pdf, write_text
+from fixtures.documents import prose_lines, write_pdf, write_text
 
 NEEDLE = "Obsidian reserves were measured at the northern zeppelin ridge."
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from app.documents import ExtractedDocument, extract, format_for_prompt
 from app.engine.interface import Done, GenerateRequest, SamplingSettings
 from app.harmony import ASSISTANT, SYSTEM, USER, Message, SystemContent, render_conversation
-from tests.fixtures.documents import prose_lines, write_pdf
+from fixtures.documents import prose_lines, write_pdf
 
 
 def first_token_done(engine, messages) -> Done:

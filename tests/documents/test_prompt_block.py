@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.documents import ExtractedDocument, extract, format_attachments, format_for_prompt
-from tests.fixtures.documents import prose_lines, write_pdf, write_text
+from fixtures.documents import prose_lines, write_pdf, write_text
 
 
 def test_paged_document_block_marks_every_page(tmp_path):

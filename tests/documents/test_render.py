@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.documents import DocumentIndex, extract, render_find, render_search, render_window
-from tests.fixtures.documents import prose_lines, write_pdf
+from fixtures.documents import prose_lines, write_pdf
 
 
 @pytest.fixture

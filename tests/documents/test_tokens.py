@@ -16,7 +16,7 @@ from app.documents import (
     extract,
     format_for_prompt,
 )
-from tests.fixtures.documents import prose_lines, write_pdf, write_text
+from fixtures.documents import prose_lines, write_pdf, write_text
 
 
 def test_attachment_counts_are_the_tokens_of_the_prompt_block(tmp_path, count_tokens):

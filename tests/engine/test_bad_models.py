@@ -14,8 +14,8 @@ import pytest
 
 from app.engine.client import WorkerEngine
 from app.engine.interface import EngineError, EngineFailure, LoadPlan
+from fixtures.tiny_models import write_not_a_gguf, write_truncated_copy
 from tests.engine.conftest import tiny_plan
-from tests.fixtures.tiny_models import write_not_a_gguf, write_truncated_copy
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_what_llama_cpp_cannot_allocate_is_a_memory_error(tiny_model_path: Path)
 
 def test_a_model_bigger_than_memory_without_mmap(engine: WorkerEngine, tiny_model_path: Path) -> None:
     """The 120b shape twin (63 GB, sparse: it takes no disk) loaded into RAM instead of mapped."""
-    from tests.fixtures.shape_twins import shape_twin_120b
+    from fixtures.shape_twins import shape_twin_120b
 
     twin = shape_twin_120b()
     error = load_error(engine, LoadPlan(str(twin), n_ctx=4096, n_threads=1, use_mmap=False))

@@ -34,6 +34,7 @@ from app.harmony import (
     render_conversation,
 )
 from app.harmony.segments import Special, Text
+from fixtures.tiny_models import vocabulary_tokens
 from tests.engine.conftest import (
     ANALYSIS_THEN_FINAL,
     NO_STOPS,
@@ -42,7 +43,6 @@ from tests.engine.conftest import (
     harmony_prompt,
     tiny_plan,
 )
-from tests.fixtures.tiny_models import vocabulary_tokens
 
 WORDS = re.compile(r"[a-z ]{3,20}")
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_the_20b_twin_loads_generates_and_reuses_its_prefix() -> None:
-    from tests.fixtures.shape_twins import HARMONY_SPECIALS, shape_twin_20b
+    from fixtures.shape_twins import HARMONY_SPECIALS, shape_twin_20b
 
     path = shape_twin_20b()
     engine = WorkerEngine()

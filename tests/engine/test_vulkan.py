@@ -29,9 +29,9 @@ from app.engine.worker_session import Session
 from app.gguf import read_profile
 from app.planner import detect_machine, make_plan
 from app.planner.plan import PlanRequest
+from fixtures.shape_twins import REPO_ROOT
 from tests.engine import test_worker_cache as cache_tests
 from tests.engine.conftest import ANALYSIS_THEN_FINAL, NO_STOPS, collect, harmony_prompt, tiny_plan
-from tests.fixtures.shape_twins import REPO_ROOT
 
 pytestmark = pytest.mark.vulkan
 

@@ -1,6 +1,6 @@
 """The worker applies a LoadPlan faithfully and reports the buffers llama.cpp allocated.
 
-Expected sizes are worked out from the tiny model's shape (tests/fixtures/tiny_models.py): one
+Expected sizes are worked out from the tiny model's shape (fixtures/tiny_models.py): one
 full-attention and one sliding-window layer, 2 KV heads of 32 dimensions, so an f16 cache holds
 2 (K and V) x 2 x 32 x 2 bytes = 256 bytes per cell and layer; llama.cpp logs MiB to two decimals.
 """
@@ -18,8 +18,8 @@ from app.engine.interface import BufferSize, LoadPlan, ModelInfo
 from app.engine.worker_load import expert_override_patterns
 from app.engine.worker_log import LlamaLog
 from app.engine.worker_session import Session
+from fixtures.tiny_models import TINY
 from tests.engine.conftest import tiny_plan
-from tests.fixtures.tiny_models import TINY
 
 F16_CELL_BYTES = 2 * TINY.n_head_kv * TINY.head_dim * 2
 Q8_0_CELL_BYTES = 2 * TINY.n_head_kv * TINY.head_dim * 34 // 32  # 34 bytes per block of 32 values

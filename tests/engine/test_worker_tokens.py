@@ -25,8 +25,8 @@ from app.harmony import (
     render_conversation,
 )
 from app.harmony.segments import SPECIAL_TOKENS, Special, Text
+from fixtures.tiny_models import vocabulary_tokens
 from tests.engine.conftest import tiny_plan
-from tests.fixtures.tiny_models import vocabulary_tokens
 
 LITERALS = ("<|start|>", "<|channel|>", "<|message|>", "<|constrain|>", "<|end|>", "<|return|>", "<|call|>")
 

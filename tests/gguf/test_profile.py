@@ -10,8 +10,8 @@ import pytest
 
 from app.gguf import GgufProfile, ModelFileError, read_profile
 from app.gguf.header import read_header
-from tests.fixtures.shape_twins import TWIN_20B, TWIN_120B, tensor_bytes, tensor_layout
-from tests.fixtures.tiny_models import TINY, tiny_llama_model, write_not_a_gguf, write_truncated_copy
+from fixtures.shape_twins import TWIN_20B, TWIN_120B, tensor_bytes, tensor_layout
+from fixtures.tiny_models import TINY, tiny_llama_model, write_not_a_gguf, write_truncated_copy
 
 MIB = 2**20
 

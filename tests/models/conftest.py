@@ -18,8 +18,8 @@ import pytest
 from app.models import DownloadManager, DownloadProgress, DownloadState, HubAccess, TokenStore
 from app.paths import app_paths
 from app.settings import Settings
-from tests.fixtures.hub_server import HubServer
-from tests.fixtures.tiny_models import tiny_gpt_oss_model
+from fixtures.hub_server import HubServer
+from fixtures.tiny_models import tiny_gpt_oss_model
 from tests.models.tiny_split import tiny_gpt_oss_split
 
 GOOD_TOKEN = "hf_goodtokenforgatedrepo123"

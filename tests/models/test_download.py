@@ -28,8 +28,8 @@ from app.models import (
 )
 from app.models import download as download_module
 from app.settings import Settings
-from tests.fixtures.hub_server import HubServer
-from tests.fixtures.tiny_models import tiny_gpt_oss_model, tiny_llama_model
+from fixtures.hub_server import HubServer
+from fixtures.tiny_models import tiny_gpt_oss_model, tiny_llama_model
 from tests.gguf.test_hostile_headers import patched
 from tests.models.conftest import (
     FILE_20B,

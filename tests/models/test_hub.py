@@ -18,8 +18,8 @@ from app.models import (
 )
 from app.models.hub import HubClient
 from app.settings import Settings
-from tests.fixtures.hub_server import HubServer, git_blob_id
-from tests.fixtures.tiny_models import tiny_gpt_oss_model
+from fixtures.hub_server import HubServer, git_blob_id
+from fixtures.tiny_models import tiny_gpt_oss_model
 from tests.models.conftest import FILE_20B, FILES_120B, GOOD_TOKEN, OTHER_TOKEN, REPO_20B, REPO_120B
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from app.models import Library, ModelsError, NotUsable, import_model
-from tests.fixtures.tiny_models import (
+from fixtures.tiny_models import (
     tiny_gpt_oss_model,
     tiny_llama_model,
     write_not_a_gguf,

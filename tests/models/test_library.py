@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.models import InstalledModel, Library, UnknownModel
-from tests.fixtures.tiny_models import tiny_gpt_oss_model
+from fixtures.tiny_models import tiny_gpt_oss_model
 from tests.models.tiny_split import tiny_gpt_oss_split
 
 

@@ -1,6 +1,6 @@
 """Offline by default: nothing at start-up touches the network; only downloads and searches the user starts.
 
-The app's real entry points run as subprocesses under the network guard (tests/fixtures/network_guard.py),
+The app's real entry points run as subprocesses under the network guard (fixtures/network_guard.py),
 which logs and refuses any socket use outside loopback, the app's own child processes included. HF_ENDPOINT
 is unset here, so anything that tried to reach the Hub would aim at huggingface.co and be caught.
 """
@@ -18,8 +18,8 @@ from pathlib import Path
 from app.models import DownloadRequest, DownloadState, Library, load_catalog
 from app.paths import app_paths
 from app.settings import load_settings
-from tests.fixtures.hub_server import HubServer
-from tests.fixtures.network_guard import guard_in_process, guarded_environment, network_attempts
+from fixtures.hub_server import HubServer
+from fixtures.network_guard import guard_in_process, guarded_environment, network_attempts
 from tests.models.conftest import FILES_120B, REPO_120B
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

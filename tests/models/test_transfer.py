@@ -6,7 +6,7 @@ from pathlib import Path
 
 from app.models.hub import RemoteFile
 from app.models.transfer import RunningDigest
-from tests.fixtures.hub_server import git_blob_id
+from fixtures.hub_server import git_blob_id
 
 DATA = bytes(range(256)) * 4000
 

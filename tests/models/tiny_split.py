@@ -1,6 +1,6 @@
 """The tiny gpt-oss model written as a split set, the way llama.cpp's gguf-split names and numbers parts.
 
-The tiny model (tests/fixtures/tiny_models.py) is copied tensor by tensor into a `gguf.GGUFWriter`
+The tiny model (fixtures/tiny_models.py) is copied tensor by tensor into a `gguf.GGUFWriter`
 with `split_max_tensors`, which writes `<stem>-00001-of-0000N.gguf` ... with `split.no`,
 `split.count` and `split.tensors.count` in each part and the model's metadata in the first, as
 published split models have. Cached next to the other generated fixtures, keyed by both generators.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import gguf
 
-from tests.fixtures.tiny_models import FIXTURES_DIR, tiny_gpt_oss_model
+from fixtures.tiny_models import FIXTURES_DIR, tiny_gpt_oss_model
 
 SPLIT_PARTS = 3
 

@@ -12,6 +12,7 @@ import pytest
 
 from app.engine.interface import (
     Engine,
+    EngineCapabilities,
     EngineError,
     EngineFailure,
     GenerateRequest,
@@ -74,6 +75,10 @@ class CommandedEngine(Engine):
     @property
     def model(self) -> ModelInfo | None:
         return self._model
+
+    @property
+    def capabilities(self) -> EngineCapabilities:
+        return EngineCapabilities(tokenize=False, grammar=False, stream="token_ids", load_plans=True)
 
     def close(self) -> None:
         self._model = None

@@ -18,7 +18,7 @@ import pytest
 from app.engine.interface import LoadPlan
 from app.gguf import GgufProfile, read_profile
 from app.planner import Plan, PlanRequest, describe_machine, make_plan
-from tests.fixtures.shape_twins import REPO_ROOT
+from fixtures.shape_twins import REPO_ROOT
 
 GIB = 2**30
 

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 import pytest
 
 from app.chat.workspace import Workspace
+from app.engine.testing import ScriptedEngine
 from app.models import import_model
 from app.planner import describe_machine
 from app.ui.main_window import MainWindow
 from app.ui.theme import ThemeWatcher
-from tests.fixtures.scripted_engine import ScriptedEngine
-from tests.fixtures.tiny_models import tiny_gpt_oss_model
+from fixtures.tiny_models import tiny_gpt_oss_model
 
 WAIT_MS = 20_000
 GIB = 2**30

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Qt, Signal
 
 from app.engine.interface import Done, GenerateRequest, LoadPlan, TokenEvent
-from tests.fixtures.scripted_engine import ScriptedEngine, ScriptedReply, text_reply
+from app.engine.testing import ScriptedEngine, ScriptedReply, text_reply
 
 
 class DeltaBridge(QObject):

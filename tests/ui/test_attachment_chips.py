@@ -7,7 +7,7 @@ from pathlib import Path
 from app.chat.attachments import prepare_document
 from app.documents import ExtractionProgress
 from app.ui.attachment_chips import Pending, chip_view, progress_text
-from tests.fixtures.documents import PdfPage, prose_lines, write_pdf, write_text
+from fixtures.documents import PdfPage, prose_lines, write_pdf, write_text
 
 
 def test_progress_while_reading_and_extracting() -> None:

@@ -14,12 +14,13 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 from app.chat.workspace import Workspace
 from app.documents import format_for_prompt
+from app.engine.testing import harmony_reply, split_text
 from app.harmony import Text
 from app.models import import_model
 from app.planner import describe_machine
 from app.ui.main_window import MainWindow
 from app.ui.theme import ThemeWatcher
-from tests.fixtures.documents import (
+from fixtures.documents import (
     PdfPage,
     prose_lines,
     write_corrupt_docx,
@@ -29,8 +30,7 @@ from tests.fixtures.documents import (
     write_sparse_file,
     write_text,
 )
-from tests.fixtures.scripted_engine import harmony_reply, split_text
-from tests.fixtures.tiny_models import tiny_gpt_oss_model
+from fixtures.tiny_models import tiny_gpt_oss_model
 
 WAIT_MS = 20_000
 GIB = 2**30

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
+from app.engine.testing import harmony_reply
 from app.ui.gc_policy import DEFERRED_FULL_THRESHOLD, StreamingCollector
-from tests.fixtures.scripted_engine import harmony_reply
 from tests.ui.conftest import WAIT_MS
 
 # Run in a fresh interpreter: whether CPython starts a full collection depends on how many objects

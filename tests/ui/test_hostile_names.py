@@ -19,14 +19,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.chat.workspace import Workspace
+from app.engine.testing import harmony_reply
 from app.models import import_model
 from app.text_safety import BIDI_CONTROLS
 from app.ui.main_window import MainWindow
 from app.ui.models.library_dialog import ModelLibraryDialog
 from app.ui.theme import ThemeWatcher
-from tests.fixtures.documents import write_text
-from tests.fixtures.scripted_engine import harmony_reply
-from tests.fixtures.tiny_models import tiny_gpt_oss_model
+from fixtures.documents import write_text
+from fixtures.tiny_models import tiny_gpt_oss_model
 from tests.ui.conftest import LAPTOP, WAIT_MS
 from tests.ui.test_main_window import send, wait_idle
 

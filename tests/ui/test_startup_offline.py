@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.fixtures.network_guard import guarded_environment, network_attempts
+from fixtures.network_guard import guarded_environment, network_attempts
 
 START_AND_QUIT = """
 import sys

@@ -17,7 +17,7 @@ from app.chat.workspace import Workspace
 from app.models import DownloadProgress, DownloadState
 from app.planner import Machine, describe_machine
 from app.ui.theme import Theme, theme_for
-from tests.fixtures.hub_server import HubServer
+from fixtures.hub_server import HubServer
 from tests.models.conftest import GOOD_TOKEN, OTHER_TOKEN, publish_catalog_models
 
 GIB = 2**30

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from app.models import DownloadProgress, DownloadRequest, DownloadState, load_catalog
 from app.ui.models.feed import DownloadFeed
-from tests.fixtures.hub_server import HubServer
+from fixtures.hub_server import HubServer
 from tests.models.conftest import Recorder
 from tests.ui.models.conftest import WAIT_MS
 

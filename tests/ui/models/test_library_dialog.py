@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
 from app.models import DownloadRequest, DownloadState, import_model, load_catalog
 from app.ui.models import DownloadRow, ModelLibraryDialog
 from app.ui.models.library_dialog import DOWNLOAD_TAB, HUB_TAB
-from tests.fixtures.hub_server import HubServer
-from tests.fixtures.tiny_models import tiny_gpt_oss_model
+from fixtures.hub_server import HubServer
+from fixtures.tiny_models import tiny_gpt_oss_model
 from tests.models.conftest import GOOD_TOKEN
 from tests.models.keyring_backend import FileKeyring
 from tests.ui.models.conftest import WAIT_MS

@@ -1,18 +1,18 @@
-"""The scripted engine used by UI tests and the UI benchmark behaves like an Engine where it matters."""
+"""The scripted engine (`app.engine.testing`) behaves like an Engine where the UI can tell."""
 
 from __future__ import annotations
 
 import time
 
 from app.engine.interface import Done, EngineError, GenerateRequest, LoadPlan, TokenEvent
-from app.harmony.segments import SPECIAL_TOKENS, Special, Text
-from tests.fixtures.scripted_engine import (
+from app.engine.testing import (
     SPECIAL_IDS,
     ScriptedEngine,
     harmony_reply,
     split_text,
     text_reply,
 )
+from app.harmony.segments import SPECIAL_TOKENS, Special, Text
 
 REQUEST = GenerateRequest(segments=())
 
