@@ -15,8 +15,9 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
-from app.commands import CommandError, UsageError
+from app.commands import UsageError
 from app.engine.spawn import PROBE_FLAG, WORKER_FLAG
+from app.errors import OssianError
 
 SANDBOX_FLAG = "--python-sandbox"  # app.tools.sandbox.CHILD_FLAG, not imported: start-up stays light
 
@@ -88,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except UsageError as exc:
         parser.error(str(exc))
-    except CommandError as exc:
+    except OssianError as exc:  # a CommandError, or a room's error: its sentence is the whole report
         print(f"ossian: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

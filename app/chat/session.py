@@ -13,6 +13,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from app.chat.errors import ChatBusy, NothingToDo
 from app.chat.events import ChatEvent, ChatListener, TurnFinished, TurnStarted, TurnStats
 from app.chat.prompt import PromptSettings
 from app.chat.turn import TurnOptions, TurnRunner
@@ -21,14 +22,6 @@ from app.store import MessageRecord, NewAttachment, Store, StoreError
 from app.tools import ToolSession
 
 log = logging.getLogger(__name__)
-
-
-class ChatBusy(Exception):
-    """An action that makes the model write came while a turn is still running."""
-
-
-class NothingToDo(Exception):
-    """The action does not apply (nothing to regenerate, no interrupted answer to continue)."""
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,12 @@ from pathlib import Path
 
 from app.commands import CommandError
 from app.engine.backend_packs import (
-    PackError,
     install_pack,
     installed_packs,
     packs_root,
     platform_key,
     remove_pack,
 )
-from app.models.errors import ModelsError
 from app.models.pack_download import download_pack, pack_url
 from app.paths import app_paths
 from app.settings import load_settings
@@ -59,17 +57,15 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_install(args: argparse.Namespace) -> int:
     source = str(args.archive)
-    try:
-        if source in PACK_NAMES or source.startswith(("https://", "http://")):
-            archive = _download(source)
-            try:
-                folder = install_pack(archive)
-            finally:
-                archive.unlink(missing_ok=True)
-        else:
-            folder = install_pack(Path(source))
-    except (PackError, ModelsError) as exc:
-        raise CommandError(str(exc)) from None
+    # A PackError or a ModelsError (a download, the network switched off) reaches the command line as is.
+    if source in PACK_NAMES or source.startswith(("https://", "http://")):
+        archive = _download(source)
+        try:
+            folder = install_pack(archive)
+        finally:
+            archive.unlink(missing_ok=True)
+    else:
+        folder = install_pack(Path(source))
     print(f"Installed into {folder}. The next model load uses it; `ossian doctor` shows whether it loaded.")
     return 0
 

@@ -31,7 +31,7 @@ from app.engine.interface import (
     SamplingSettings,
     TokenEvent,
 )
-from app.gguf import ModelFileError, read_profile
+from app.gguf import read_profile
 from app.harmony import (
     SYSTEM,
     USER,
@@ -48,8 +48,7 @@ from app.harmony import (
     turn_answer,
 )
 from app.planner import Plan, PlanRequest, detect_machine, make_plan
-
-DEFAULT_CTX = 8192
+from app.units import SHORT_CONTEXT
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -63,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--show-reasoning", action="store_true", help="print the reasoning to stderr")
     parser.add_argument("--grammar", metavar="FILE", help="a GBNF grammar the output must follow")
     parser.add_argument("--ctx", type=int, metavar="TOKENS",
-                        help=f"context length to load the model with (default: {DEFAULT_CTX:,} or the "
+                        help=f"context length to load the model with (default: {SHORT_CONTEXT:,} or the "
                              "model's training length if smaller)")
     parser.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: the physical cores)")
     parser.add_argument("--max-tokens", type=int, metavar="N", help="stop after N generated tokens")
@@ -123,11 +122,8 @@ def run(args: argparse.Namespace) -> int:
 
 def default_plan(model_path: str, ctx: int | None, threads: int | None = None) -> Plan:
     """The planner's plan for this machine; a model that cannot fit is refused with its explanation."""
-    try:
-        profile = read_profile(model_path)
-    except ModelFileError as exc:
-        raise CommandError(exc.message) from None
-    n_ctx = ctx if ctx is not None else min(DEFAULT_CTX, profile.hparams.n_ctx_train)
+    profile = read_profile(model_path)  # a ModelFileError reaches the command line as it is
+    n_ctx = ctx if ctx is not None else min(SHORT_CONTEXT, profile.hparams.n_ctx_train)
     plan = make_plan(profile, detect_machine(), PlanRequest(n_ctx=n_ctx))
     if not plan.fits:
         raise CommandError(plan.explanation)

@@ -24,6 +24,7 @@ from app.paths import app_paths
 from app.planner.devices import allow_software_gpus
 from app.settings import Settings, load_settings
 from app.tools.sandbox import PythonSandbox
+from app.units import format_gib
 
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
 
@@ -155,10 +156,6 @@ def backend_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def gib(value: int) -> str:
-    return f"{value / 2**30:.1f} GiB"
-
-
 def format_report(report: dict[str, Any]) -> str:
     app, llama, ram = report["app"], report["llama_cpp"], report["ram"]
     lines = [f"Ossian {app['version']} — Python {app['python']} on {app['platform']}", ""]
@@ -186,9 +183,10 @@ def format_report(report: dict[str, Any]) -> str:
             software = ("  (software renderer on the CPU: used only because OSSIAN_ALLOW_SOFTWARE_GPU=1)"
                         if allow_software_gpus() else "  (software renderer on the CPU: not used)")
         lines.append(f"  {device['index']}: {device['name']:<8} {device['type']:<5} "
-                     f"{gib(device['memory_free'])} free of {gib(device['memory_total'])}"
+                     f"{format_gib(device['memory_free'])} free of {format_gib(device['memory_total'])}"
                      f"  {device['description']}{software}")
-    lines += ["", f"System RAM       {gib(ram['available'])} available of {gib(ram['total'])}", "", "Paths"]
+    ram_line = f"System RAM       {format_gib(ram['available'])} available of {format_gib(ram['total'])}"
+    lines += ["", ram_line, "", "Paths"]
     for name, value in report["paths"].items():
         lines.append(f"  {name:<14} {value}")
     network = report["network"]

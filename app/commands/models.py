@@ -28,19 +28,16 @@ from app.models import (
     HubAccess,
     InstalledModel,
     Library,
-    ModelsError,
     TokenStore,
     UnknownModel,
     assess_fit,
-    format_bytes,
-    format_duration,
-    format_speed,
     import_model,
     load_catalog,
     recommend,
 )
 from app.paths import AppPaths, app_paths
 from app.settings import Settings, load_settings
+from app.units import format_bytes, format_duration, format_speed
 
 if TYPE_CHECKING:
     from app.planner import Machine
@@ -100,12 +97,9 @@ def _manager(paths: AppPaths, settings: Settings) -> DownloadManager:
 
 def run_list(args: argparse.Namespace) -> int:
     paths, settings = _context()
-    try:
-        catalog = load_catalog()
-        installed = Library(paths.models).list()
-        unfinished = [d.progress() for d in _manager(paths, settings).downloads()]
-    except ModelsError as exc:
-        raise CommandError(str(exc)) from None
+    catalog = load_catalog()
+    installed = Library(paths.models).list()
+    unfinished = [d.progress() for d in _manager(paths, settings).downloads()]
     machine = _machine()
     suggested = recommend(catalog.entries, machine)
     advice = [(entry, assess_fit(entry, machine)) for entry in catalog.entries]
@@ -175,11 +169,8 @@ def _progress_json(progress: DownloadProgress) -> dict[str, Any]:
 
 def run_search(args: argparse.Namespace) -> int:
     _paths, settings = _context()
-    try:
-        access = HubAccess(settings=lambda: settings, tokens=TokenStore())
-        results = access.search(args.query, max(1, args.limit))
-    except ModelsError as exc:
-        raise CommandError(str(exc)) from None
+    access = HubAccess(settings=lambda: settings, tokens=TokenStore())
+    results = access.search(args.query, max(1, args.limit))
     if args.json:
         print(json.dumps([{**asdict(r), "tags": list(r.tags), "gpt_oss": r.looks_gpt_oss} for r in results],
                          indent=2))
@@ -217,14 +208,11 @@ def request_for(name: str, files: list[str], revision: str, manager: DownloadMan
 
 def run_download(args: argparse.Namespace) -> int:
     paths, settings = _context()
-    try:
-        manager = _manager(paths, settings)
-        request = request_for(args.name, args.file, args.revision, manager)
-        printer = ProgressPrinter(sys.stderr)
-        manager.add_listener(printer)
-        download = manager.start(request)
-    except ModelsError as exc:
-        raise CommandError(str(exc)) from None
+    manager = _manager(paths, settings)
+    request = request_for(args.name, args.file, args.revision, manager)
+    printer = ProgressPrinter(sys.stderr)
+    manager.add_listener(printer)
+    download = manager.start(request)
     try:
         final = download.wait()
     except KeyboardInterrupt:
@@ -311,10 +299,7 @@ def run_import(args: argparse.Namespace) -> int:
         if time.monotonic() - started > 1:
             print(f"\r  copied {format_bytes(done)} of {format_bytes(total)}", end="", file=sys.stderr)
 
-    try:
-        model = import_model(args.path, Library(paths.models), copy=args.copy, on_progress=progress)
-    except ModelsError as exc:
-        raise CommandError(str(exc)) from None
+    model = import_model(args.path, Library(paths.models), copy=args.copy, on_progress=progress)
     parts = f", {len(model.parts)} parts" if len(model.parts) > 1 else ""
     where = "copied into the models folder" if args.copy else "used where it is (not copied)"
     print(f"Imported {model.name} [{model.quantization or '?'}], {format_bytes(model.size)}{parts}: "
@@ -337,12 +322,7 @@ def run_remove(args: argparse.Namespace) -> int:
         print(f"Cancelled the unfinished download of {download.progress().name}; its partial files were "
               "deleted.")
         return 0
-    except ModelsError as exc:
-        raise CommandError(str(exc)) from None
-    try:
-        library.remove(model.id)
-    except ModelsError as exc:
-        raise CommandError(str(exc)) from None
+    library.remove(model.id)
     if library.owns(model.path):
         print(f"Removed {model.name} and deleted {format_bytes(model.size)} of files.")
     else:
@@ -366,10 +346,7 @@ def run_login(args: argparse.Namespace) -> int:
         token = getpass.getpass("Hugging Face token (from https://huggingface.co/settings/tokens): ")
     else:
         token = sys.stdin.readline()
-    try:
-        result = TokenStore().set(token)
-    except ModelsError as exc:
-        raise CommandError(str(exc)) from None
+    result = TokenStore().set(token)
     print(result.message)
     if not result.saved:
         print("On the command line, set HF_TOKEN in the environment instead; Ossian uses it for downloads.")

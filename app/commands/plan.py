@@ -12,10 +12,10 @@ import argparse
 import json
 import re
 
-from app.commands import CommandError, UsageError
-from app.gguf import ModelFileError, read_profile
+from app.commands import UsageError
+from app.gguf import read_profile
 from app.planner import Machine, Plan, PlanRequest, describe_machine, detect_machine, make_plan
-from app.planner.explain import context, gib
+from app.units import format_context, format_gib
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
@@ -59,10 +59,7 @@ def machine_from(args: argparse.Namespace) -> Machine:
 def run(args: argparse.Namespace) -> int:
     if args.ctx is not None and args.ctx < 256:
         raise UsageError("--ctx takes a context length of at least 256 tokens")
-    try:
-        profile = read_profile(args.model)
-    except ModelFileError as exc:
-        raise CommandError(exc.message) from None
+    profile = read_profile(args.model)  # a ModelFileError reaches the command line as it is
     machine = machine_from(args)
     plan = make_plan(profile, machine, PlanRequest(n_ctx=args.ctx))
     if args.json:
@@ -79,8 +76,8 @@ def format_plan(plan: Plan, machine: Machine) -> str:
         layers = "all" if load.n_gpu_layers < 0 else str(load.n_gpu_layers)
         experts = ", ".join(map(str, load.cpu_expert_blocks)) or "none"
         lines += [
-            f"context          {context(load.n_ctx)} ({load.n_ctx:,} tokens), KV cache {load.kv_type}, "
-            f"flash attention {'on' if load.flash_attn else 'auto'}",
+            f"context          {format_context(load.n_ctx)} ({load.n_ctx:,} tokens), "
+            f"KV cache {load.kv_type}, flash attention {'on' if load.flash_attn else 'auto'}",
             f"GPU layers       {layers}",
             f"experts in RAM   {experts}",
             f"threads          {load.n_threads or 'chosen by the engine'}",
@@ -89,11 +86,11 @@ def format_plan(plan: Plan, machine: Machine) -> str:
               f"{'predicted':<16} {'model':>10} {'KV cache':>10} {'compute':>10} {'total':>10} {'free':>10}"]
     for device in plan.devices:
         b = device.predicted
-        lines.append(f"{device.name:<16} {gib(b.model):>10} {gib(b.kv):>10} {gib(b.compute):>10} "
-                     f"{gib(b.total):>10} {gib(device.memory_free):>10}")
+        figures = (b.model, b.kv, b.compute, b.total, device.memory_free)
+        lines.append(f"{device.name:<16} " + " ".join(f"{format_gib(f):>10}" for f in figures))
     h = plan.host
-    lines.append(f"{'RAM':<16} {gib(h.model):>10} {gib(h.kv):>10} {gib(h.compute + h.output):>10} "
-                 f"{gib(h.total):>10} {gib(plan.ram_available):>10}")
+    figures = (h.model, h.kv, h.compute + h.output, h.total, plan.ram_available)
+    lines.append(f"{'RAM':<16} " + " ".join(f"{format_gib(f):>10}" for f in figures))
     lines += [f"note: {warning}" for warning in plan.warnings]
     if machine.source == "described":
         lines.append("note: planned for the machine described on the command line, not this one")

@@ -21,7 +21,7 @@ from app.documents.extract import DEFAULT_LIMITS, extract
 from app.documents.index import DocumentIndex, SearchError
 from app.documents.progress import CancelCheck, ExtractionProgress, ProgressCallback
 from app.documents.prompt_block import format_attachments, format_for_prompt
-from app.documents.reading import SizeLimits, format_bytes
+from app.documents.reading import SizeLimits
 from app.documents.render import render_find, render_search, render_window
 from app.documents.results import Citation, FindMatch, FindResult, IndexedDocument, SearchHit, Window
 from app.documents.tokens import (
@@ -70,7 +70,6 @@ __all__ = [
     "estimate_tokens",
     "extract",
     "format_attachments",
-    "format_bytes",
     "format_for_prompt",
     "plan_context",
     "render_find",

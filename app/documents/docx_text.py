@@ -27,10 +27,11 @@ from xml.parsers import expat
 
 from app.documents.errors import DocumentError
 from app.documents.progress import Reporter
-from app.documents.reading import TEXT_LIMIT_REASON, SizeLimits, format_bytes
+from app.documents.reading import TEXT_LIMIT_REASON, SizeLimits
 from app.documents.text_decode import normalize_text
 from app.documents.xml_stream import ROOT, XmlLimitError, grammar, parse
 from app.documents.zip_parts import ADVICE, ZIP_ERRORS, PartReader, open_zip
+from app.units import format_bytes
 
 log = logging.getLogger(__name__)
 

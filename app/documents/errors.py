@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from app.errors import OssianError
+
 DocumentErrorKind = Literal[
     "encrypted",    # password-protected PDF or Office file
     "no_text",      # a PDF with no text layer (scanned): OCR is not supported
@@ -24,7 +26,7 @@ DocumentErrorKind = Literal[
 ]
 
 
-class DocumentError(Exception):
+class DocumentError(OssianError):
     """A file that cannot be attached; `message` goes on the chip, `detail` into the log."""
 
     def __init__(self, kind: DocumentErrorKind, message: str, detail: str = "") -> None:

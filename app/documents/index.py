@@ -32,6 +32,7 @@ from pathlib import Path
 from app.documents.chunking import Line, chunk_document
 from app.documents.document import ExtractedDocument
 from app.documents.results import Citation, FindMatch, FindResult, IndexedDocument, SearchHit, Window
+from app.errors import OssianError
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ PRAGMA user_version = {SCHEMA_VERSION};
 """
 
 
-class SearchError(ValueError):
+class SearchError(OssianError, ValueError):
     """A tool call the index cannot answer (unknown document, line out of range, empty query).
 
     The message is written for the model (it says what to do instead), and for the log.

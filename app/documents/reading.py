@@ -17,6 +17,7 @@ from pathlib import Path
 
 from app.documents.errors import DocumentError
 from app.documents.progress import Reporter
+from app.units import format_bytes
 
 BLOCK_BYTES = 1 << 20
 MIB = 1 << 20
@@ -138,17 +139,3 @@ def too_large_error(size: int, limit: int, what: str, reason: str) -> DocumentEr
         f"Too large: {format_bytes(size)}. {what} up to {format_bytes(limit)} can be attached, "
         f"because {reason}.",
     )
-
-
-def format_bytes(size: int) -> str:
-    """'812 bytes', '48 KB', '3.4 MB', '2.0 GB' (binary multiples, the way file managers show them)."""
-    if size < 1024:
-        return f"{size} bytes"
-    value = float(size)
-    for unit in ("KB", "MB", "GB", "TB"):
-        value /= 1024
-        if value < 1024 or unit == "TB":
-            if value >= 100 or unit == "KB":
-                return f"{value:.0f} {unit}"
-            return f"{value:.1f}".removesuffix(".0") + f" {unit}"
-    raise AssertionError("unreachable")

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from xml.parsers import expat
 
 from app.documents.errors import DocumentError
+from app.units import format_bytes
 
 MAX_DEPTH = 256  # libxml2's limit without XML_PARSE_HUGE, the one python-docx lived under
 MAX_TOKEN_BYTES = 4 << 20
@@ -85,7 +86,7 @@ def parse(
         fed += len(chunk)
         # Expat has consumed the input up to the token it is still collecting.
         if fed - parser.CurrentByteIndex > MAX_TOKEN_BYTES:
-            raise XmlLimitError(f"holds an XML tag or comment longer than {MAX_TOKEN_BYTES >> 20} MB",
+            raise XmlLimitError(f"holds an XML tag or comment longer than {format_bytes(MAX_TOKEN_BYTES)}",
                                 "a tag is read whole into memory")
     parser.Parse(b"", True)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from app.documents.errors import DocumentError
 from app.documents.progress import Reporter
-from app.documents.reading import format_bytes
+from app.units import format_bytes
 
 # Office files hold tens to a few thousand parts (each picture, chart, header is one).
 MAX_MEMBERS = 10_000

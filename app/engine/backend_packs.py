@@ -26,13 +26,14 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.errors import OssianError
 from app.paths import app_paths
 
 PACK_MANIFEST = re.compile(r"^ossian-[a-z0-9]+\.json$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 
-class PackError(Exception):
+class PackError(OssianError):
     """A pack that cannot be installed; the message says what is wrong and what to do."""
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from app.engine.interface import Done, EngineError, GenerateRequest, LoadPlan, ModelInfo
+from app.errors import OssianError
 from app.harmony.segments import Segment
 
 PROTOCOL_VERSION = 1
@@ -119,8 +120,9 @@ Request = Load | Unload | Generate | Cancel | Tokenize | Shutdown
 Event = Ready | Loaded | Unloaded | Tokens | Finished | Tokenized | Failed
 
 
-class ProtocolError(Exception):
-    """A frame that is not a message of this protocol."""
+class ProtocolError(OssianError):
+    """A frame that is not a message of this protocol (a bug, or something else on the pipe); mapped into
+    an `EngineError` of kind "protocol" on both sides."""
 
 
 class _RestrictedUnpickler(pickle.Unpickler):

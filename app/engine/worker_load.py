@@ -34,6 +34,7 @@ from app.engine.worker_log import ERROR, LlamaLog
 from app.engine.worker_tokens import PromptTokenizer
 from app.gguf import ContextSettings, ModelFileError, kv_bytes, read_profile
 from app.harmony.parser import REQUIRED_SPECIALS
+from app.units import format_gib
 
 KV_TYPES = {"f16": llama_c.GGML_TYPE_F16, "q8_0": llama_c.GGML_TYPE_Q8_0}
 FLASH_ATTN = {None: llama_c.LLAMA_FLASH_ATTN_TYPE_AUTO, True: llama_c.LLAMA_FLASH_ATTN_TYPE_ENABLED,
@@ -151,13 +152,13 @@ def _preflight(plan: LoadPlan) -> Path:
     weights = 0 if plan.use_mmap else profile.file_bytes
     free = _free_memory()
     if cache + weights > free:
-        parts = f"{_gib(cache)} for the KV cache of {plan.n_ctx:,} tokens"
+        parts = f"{format_gib(cache)} for the KV cache of {plan.n_ctx:,} tokens"
         if weights:
-            parts += f" and {_gib(weights)} for the weights (loaded without memory mapping)"
+            parts += f" and {format_gib(weights)} for the weights (loaded without memory mapping)"
         raise EngineFailure(EngineError(
             "memory", f"Not enough memory for {profile.path.name} with this plan: it needs {parts}, and "
-                      f"{_gib(free)} is free. Choose a smaller context, close other programs, or let the "
-                      "planner pick a plan that fits.",
+                      f"{format_gib(free)} is free. Choose a smaller context, close other programs, or let "
+                      "the planner pick a plan that fits.",
             detail=f"needed {cache + weights} bytes, free {free}"))
     return profile.path
 
@@ -303,7 +304,3 @@ def _metadata(model: llama_wrappers.LlamaModel, key: bytes) -> str:
     buffer = ctypes.create_string_buffer(256)
     size = llama_c.llama_model_meta_val_str(model.model, key, buffer, len(buffer))
     return buffer.value.decode("utf-8", errors="replace") if size >= 0 else ""
-
-
-def _gib(value: int) -> str:
-    return f"{value / 2**30:.1f} GiB"

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from app.errors import OssianError
+
 ModelFileProblem = Literal[
     "missing",        # no file at that path
     "unreadable",     # a folder, or no permission to read
@@ -21,7 +23,7 @@ ModelFileProblem = Literal[
 ]
 
 
-class ModelFileError(Exception):
+class ModelFileError(OssianError):
     """A model file that cannot be used. `problem` is for code; the message is for the person."""
 
     def __init__(self, path: str | Path, problem: ModelFileProblem, message: str) -> None:

@@ -7,8 +7,10 @@ never raises for any output.
 
 from __future__ import annotations
 
+from app.errors import OssianError
 
-class HarmonyError(Exception):
+
+class HarmonyError(OssianError):
     """Base class of every error raised by `app.harmony`."""
 
 

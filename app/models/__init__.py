@@ -14,8 +14,9 @@ tests/models/test_public_api.py):
   `DownloadProgress`, `DownloadState`;
 - the Hub: `HubAccess(settings, tokens)` (`.policy()`, `.search(query)`), `network_policy(settings)`,
   `TokenStore` (`.set(token) -> TokenSaveResult`, `.get()`, `.clear()`);
-- errors: `ModelsError` and its kinds; sizes and times for people: `format_bytes`, `format_speed`,
-  `format_duration`.
+- errors: `ModelsError` and its kinds (below `app.errors.OssianError`).
+
+Sizes, speeds and times are worded by `app.units`.
 """
 
 from app.models.access import HubAccess
@@ -37,7 +38,6 @@ from app.models.errors import (
     UnknownModel,
 )
 from app.models.fit import Fit, assess_fit, recommend
-from app.models.humanize import format_bytes, format_duration, format_speed
 from app.models.importer import import_model
 from app.models.library import InstalledModel, Library
 from app.models.policy import NetworkPolicy, network_policy
@@ -71,9 +71,6 @@ __all__ = [
     "TokenStore",
     "UnknownModel",
     "assess_fit",
-    "format_bytes",
-    "format_duration",
-    "format_speed",
     "import_model",
     "load_catalog",
     "network_policy",

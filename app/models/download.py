@@ -48,11 +48,11 @@ from app.models.access import HubAccess
 from app.models.download_plan import DownloadPlan, DownloadRequest, PlannedFile, plan_download
 from app.models.errors import IntegrityError, ModelsError, NotEnoughDisk, NotUsable, UnknownModel
 from app.models.gguf_check import inspect_model
-from app.models.humanize import format_bytes
 from app.models.library import InstalledModel, Library, hub_model_id
 from app.models.rate import RateMeter
 from app.models.records import DownloadRecord, RecordState, RecordStore, rejection_key
 from app.models.transfer import RunningDigest, fetch_file
+from app.units import format_bytes
 
 if TYPE_CHECKING:  # the client comes from HubAccess; importing it here would load huggingface_hub
     from app.models.hub import HubClient

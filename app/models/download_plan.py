@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from app.models.catalog import CatalogEntry
 from app.models.errors import FileSelectionError, NotUsable, UnknownModel
-from app.models.humanize import format_bytes
 from app.models.library import PARTIAL_SUFFIX, slug
 from app.models.naming import FileGroup, group_gguf_files, is_gguf, missing_parts, quantization_from_name
 from app.text_safety import shown_name
+from app.units import format_bytes
 
 if TYPE_CHECKING:  # the listing comes from the hub module, which loads huggingface_hub
     from app.models.hub import RepoListing

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.errors import OssianError
 
-class ModelsError(Exception):
+
+class ModelsError(OssianError):
     """A failure the user can act on; `str(error)` is the whole message."""
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from app.models.errors import ModelsError, NotEnoughDisk
 from app.models.gguf_check import inspect_model
-from app.models.humanize import format_bytes
 from app.models.library import PARTIAL_SUFFIX, InstalledModel, Library, slug
+from app.units import format_bytes
 
 IMPORT_FOLDER = "imported"
 COPY_BLOCK = 16 * 1024 * 1024

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from app.gguf import GgufProfile
-from app.planner import explain
 from app.planner.devices import Machine
 from app.planner.plan import MIN_CTX, Plan, PlanRequest, make_plan
+from app.units import context_label, format_gib
 
 STEP = 1024
 
@@ -34,16 +34,16 @@ def context_option(profile: GgufProfile, machine: Machine, n_ctx: int, current: 
     base = current or make_plan(profile, machine, request)
     extra_blocks = len(plan.cpu_expert_blocks) - len(base.cpu_expert_blocks)
     extra = (plan.gpu.total + plan.host.total) - (base.gpu.total + base.host.total)
-    size = explain.context(plan.n_ctx)
+    size = context_label(plan.n_ctx)
     if not plan.fits:
-        summary = f"A {size} context does not fit: {plan.explanation}"
+        summary = f"A {size} does not fit: {plan.explanation}"
     elif _same_placement(plan, base):
-        summary = f"A {size} context fits as the model is placed now, using {explain.gib(extra)} more memory."
+        summary = f"A {size} fits as the model is placed now, using {format_gib(extra)} more memory."
     elif extra_blocks > 0:
-        summary = (f"A {size} context fits if the experts of {extra_blocks} more blocks move to RAM, which "
-                   f"makes answers slower; it uses {explain.gib(extra)} more memory.")
+        summary = (f"A {size} fits if the experts of {extra_blocks} more blocks move to RAM, which "
+                   f"makes answers slower; it uses {format_gib(extra)} more memory.")
     else:
-        summary = f"A {size} context fits with another placement: {plan.explanation}"
+        summary = f"A {size} fits with another placement: {plan.explanation}"
     return ContextOption(plan.n_ctx, plan.fits, plan, extra_blocks, extra, summary)
 
 

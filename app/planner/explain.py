@@ -1,7 +1,8 @@
 """The plan in one sentence, with its numbers: what goes where, on which device, with which context.
 
 The model picker shows it as is, so it names things as a person would (the GPU's marketing name, GiB
-with one decimal, "32K" contexts) and always says why when the choice is not the obvious one.
+with one decimal, "32K" contexts: both worded by `app.units`) and always says why when the choice is not
+the obvious one.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from app.gguf import GgufProfile
 from app.planner.devices import Machine
-from app.planner.sizes import GIB, Buffers, Layout, MemoryUse
+from app.planner.sizes import Buffers, Layout, MemoryUse
+from app.units import context_label, format_gib
 
 if TYPE_CHECKING:
     from app.planner.plan import DeviceUse, PlanMode, PlanRequest
@@ -23,22 +25,14 @@ def model_label(profile: GgufProfile) -> str:
     return KNOWN_SHAPES.get((h.n_blocks, h.n_experts), profile.name or profile.path.stem)
 
 
-def gib(n_bytes: float) -> str:
-    return f"{n_bytes / GIB:.1f} GiB"
-
-
-def context(n_ctx: int) -> str:
-    return f"{n_ctx // 1024}K" if n_ctx % 1024 == 0 else f"{n_ctx:,}-token"
-
-
 def placed(profile: GgufProfile, machine: Machine, mode: PlanMode, layout: Layout, use: MemoryUse,
            n_ctx: int, kv_type: str, devices: tuple[DeviceUse, ...] = (), forced: int = 0,
            refused_output: bool = False) -> str:
     name, gpu, n = model_label(profile), machine.gpu_label, profile.hparams.n_blocks
     free = sum(g.memory_free for g in machine.usable_gpus)
-    gpu_use = f"{gib(use.gpu.total)} of {gib(free)} free"
-    in_ram = f"{gib(use.host.total)} of {gib(machine.ram_available)} available RAM"
-    ctx = f"a {context(n_ctx)} context" + (" (q8_0 KV cache)" if kv_type == "q8_0" else "")
+    gpu_use = f"{format_gib(use.gpu.total)} of {format_gib(free)} free"
+    in_ram = f"{format_gib(use.host.total)} of {format_gib(machine.ram_available)} available RAM"
+    ctx = f"a {context_label(n_ctx)}" + (" (q8_0 KV cache)" if kv_type == "q8_0" else "")
     split = _split(devices)
     blocks = len(layout.cpu_expert_blocks)
     if mode == "gpu" or (mode == "hybrid" and forced and blocks == forced):
@@ -65,19 +59,19 @@ def _split(devices: tuple[DeviceUse, ...]) -> str:
     used = [d for d in devices if d.predicted.total]
     if len(used) < 2:
         return ""
-    parts = ", ".join(f"{gib(d.predicted.total)} on {d.name}" for d in used)
+    parts = ", ".join(f"{format_gib(d.predicted.total)} on {d.name}" for d in used)
     return f" split over {len(used)} GPUs ({parts})"
 
 
 def on_cpu(profile: GgufProfile, machine: Machine, reason: str, use: MemoryUse, n_ctx: int) -> str:
-    return (f"{reason}: {model_label(profile)} runs on the CPU using {gib(use.host.total)} of "
-            f"{gib(machine.ram_available)} available RAM, with a {context(n_ctx)} context.")
+    return (f"{reason}: {model_label(profile)} runs on the CPU using {format_gib(use.host.total)} of "
+            f"{format_gib(machine.ram_available)} available RAM, with a {context_label(n_ctx)}.")
 
 
 def unified(profile: GgufProfile, machine: Machine, use: MemoryUse, pool: int, n_ctx: int) -> str:
     need = use.gpu.total + use.host.total
     return (f"All of {model_label(profile)} runs on the {machine.gpu_label} in unified memory "
-            f"({gib(need)} of the {gib(pool)} it can use), with a {context(n_ctx)} context.")
+            f"({format_gib(need)} of the {format_gib(pool)} it can use), with a {context_label(n_ctx)}.")
 
 
 def why_cpu(machine: Machine, request: PlanRequest) -> str:
@@ -92,7 +86,7 @@ def why_cpu(machine: Machine, request: PlanRequest) -> str:
 
 def gpu_too_small(machine: Machine) -> str:
     free = sum(g.memory_free for g in machine.usable_gpus)
-    return f"The {machine.gpu_label} has too little free memory to help ({gib(free)} free)"
+    return f"The {machine.gpu_label} has too little free memory to help ({format_gib(free)} free)"
 
 
 def too_big(profile: GgufProfile, machine: Machine, devices: tuple[DeviceUse, ...], host: Buffers,
@@ -101,13 +95,15 @@ def too_big(profile: GgufProfile, machine: Machine, devices: tuple[DeviceUse, ..
     gpu_part = sum(d.predicted.total for d in devices)
     need = gpu_part + host.total
     if pool is not None:
-        where = f"the {gib(pool)} of unified memory the GPU can use"
+        where = f"the {format_gib(pool)} of unified memory the GPU can use"
     elif devices:
         free = sum(d.memory_free for d in devices)
-        where = (f"{gib(free)} free on the {machine.gpu_label} plus {gib(machine.ram_available)} of RAM "
-                 f"(it would need {gib(host.total)} of RAM)")
+        ram = format_gib(machine.ram_available)
+        where = (f"{format_gib(free)} free on the {machine.gpu_label} plus {ram} of RAM "
+                 f"(it would need {format_gib(host.total)} of RAM)")
     else:
-        where = f"{gib(machine.ram_available)} of available RAM"
+        where = f"{format_gib(machine.ram_available)} of available RAM"
     advice = (f"; try {suggestion}" if suggestion
               else "; close other programs or use a machine with more memory")
-    return f"{name} does not fit this machine: it needs about {gib(need)}, and there is {where}{advice}."
+    return (f"{name} does not fit this machine: it needs about {format_gib(need)}, and there is "
+            f"{where}{advice}.")

@@ -19,11 +19,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from app.engine.interface import Engine, EngineError, EngineFailure, LoadPlan, ModelInfo
+from app.errors import OssianError
 from app.gguf import GgufProfile
 from app.planner import explain
 from app.planner.devices import Machine
 from app.planner.plan import MIN_CTX, Plan, PlanRequest, make_plan
 from app.planner.remembered import RememberedPlans, Tightening
+from app.units import format_context, format_gib
 
 RETRYABLE = frozenset({"memory", "crashed"})  # a worker killed by the OS for memory reports "crashed"
 _SIZE_PATTERNS = (
@@ -47,7 +49,7 @@ class LadderResult:
     explanation: str  # the plan's sentence, and what it took to get there
 
 
-class LoadFailed(Exception):
+class LoadFailed(OssianError):
     """No step of the ladder could load the model; the message says why and what to do."""
 
     def __init__(self, message: str, attempts: tuple[Attempt, ...]) -> None:
@@ -108,13 +110,13 @@ def ladder_steps(profile: GgufProfile, tightening: Tightening, plan: Plan, error
     layers = plan.load.n_gpu_layers if plan.load.n_gpu_layers >= 0 else profile.hparams.n_blocks + 1
     half = max(MIN_CTX, plan.n_ctx // 2)
     steps: dict[str, tuple[str, Tightening] | None] = {
-        "deficit": (f"planning for {explain.gib(deficit)} less GPU memory, so more experts in RAM",
+        "deficit": (f"planning for {format_gib(deficit)} less GPU memory, so more experts in RAM",
                     replace(tightening, gpu_deficit=tightening.gpu_deficit + deficit)),
-        "double deficit": (f"planning for {explain.gib(2 * deficit)} less GPU memory",
+        "double deficit": (f"planning for {format_gib(2 * deficit)} less GPU memory",
                            replace(tightening, gpu_deficit=tightening.gpu_deficit + 2 * deficit)),
         "q8_0": (("the q8_0 KV cache", replace(tightening, kv_type="q8_0"))
                  if plan.load.kv_type != "q8_0" else None),
-        "half context": ((f"half the context ({explain.context(half)})", replace(tightening, max_ctx=half))
+        "half context": ((f"half the context ({format_context(half)})", replace(tightening, max_ctx=half))
                          if plan.n_ctx > MIN_CTX else None),
         "all experts": ("all experts in RAM", replace(tightening, all_experts_on_cpu=True)),
         "fewer layers": ((f"{layers // 2} GPU layers",

@@ -42,8 +42,8 @@ from app.planner.sizes import (
     memory_use,
     refusals,
 )
+from app.units import DEFAULT_CONTEXT, format_context
 
-DEFAULT_CTX = 32768
 MIN_CTX = 4096
 LONG_CONTEXT_SHARE = 0.10  # of the GPU budget: the room a raised context must leave, or may displace
 PlanMode = Literal["gpu", "hybrid", "partial", "cpu", "unified"]
@@ -140,7 +140,7 @@ def make_plan(profile: GgufProfile, machine: Machine, request: PlanRequest | Non
         plan = _gpu_plan(profile, machine, request)
     trained = profile.hparams.n_ctx_train
     if request.n_ctx is not None and request.n_ctx > trained:
-        note = f"the model was trained for {explain.context(trained)} tokens, so the context stops there"
+        note = f"the model was trained for {format_context(trained)} tokens, so the context stops there"
         plan = replace(plan, warnings=(note, *plan.warnings))
     return plan
 
@@ -239,8 +239,8 @@ def _gpu_plan(profile: GgufProfile, machine: Machine, request: PlanRequest) -> P
                 chosen = quantized
     else:
         kv_type = request.kv_type or "f16"
-        base = attempt(min(DEFAULT_CTX, long_ctx), kv_type)
-        long = attempt(long_ctx, kv_type) if long_ctx > DEFAULT_CTX else None
+        base = attempt(min(DEFAULT_CONTEXT, long_ctx), kv_type)
+        long = attempt(long_ctx, kv_type) if long_ctx > DEFAULT_CONTEXT else None
         roomy = _all_on_gpu(profile, long, devices) and long[1].gpu.total <= (1 - LONG_CONTEXT_SHARE) * budget
         if roomy or (
                 long is not None and base is not None and _hybrid(profile, base) and _hybrid(profile, long)
@@ -363,11 +363,11 @@ def _context_for_pool(profile: GgufProfile, request: PlanRequest, attempt: Any, 
             chosen = quantized if fits(quantized) else chosen
         return chosen
     long_ctx = profile.hparams.n_ctx_train
-    if room is not None and long_ctx > DEFAULT_CTX:
+    if room is not None and long_ctx > DEFAULT_CONTEXT:
         long = attempt(long_ctx, kv_type)
         if fits(long) and _total(long) <= (1 - LONG_CONTEXT_SHARE) * room:
             return long
-    base = attempt(min(DEFAULT_CTX, long_ctx), kv_type)
+    base = attempt(min(DEFAULT_CONTEXT, long_ctx), kv_type)
     if fits(base):
         return base
     smaller = _shrink_context(lambda n_ctx: attempt(n_ctx, kv_type), base[2].n_ctx, fits)

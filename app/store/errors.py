@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from app.errors import OssianError
+
 # Primary result codes (https://sqlite.org/rescode.html); extended codes keep them in the low byte.
 SQLITE_IOERR = 10
 SQLITE_CORRUPT = 11
@@ -26,7 +28,7 @@ SQLITE_NOTADB = 26
 CORRUPTION_CODES = frozenset({SQLITE_CORRUPT, SQLITE_NOTADB})
 
 
-class StoreError(Exception):
+class StoreError(OssianError):
     """Base of everything the store raises; `str(error)` is a sentence a person can act on."""
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.documents import Citation, DocumentIndex, IndexedDocument, SearchError, Window
+from app.errors import OssianError
 from app.harmony import ToolNamespace, browser_namespace, parse_tool_arguments
 from app.tools.registry import BROWSER
 from app.tools.results import ToolResult, error_result
@@ -65,7 +66,7 @@ class BrowserPage:
     document: IndexedDocument | None = None  # set for a window of a document
 
 
-class BrowserUsageError(Exception):
+class BrowserUsageError(OssianError):
     """A call that cannot be answered; the message tells the model what to do instead."""
 
 

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Literal
 
 from app.chat.attachments import PreparedDocument
-from app.documents import ExtractionProgress, format_bytes
+from app.documents import ExtractionProgress
 from app.store import AttachmentMode
 from app.text_safety import shown_name
 from app.ui.composer import ChipView
+from app.units import format_bytes
 
 PendingState = Literal["waiting", "working", "ready", "error"]
 

@@ -27,9 +27,10 @@ from app.chat import events as ev
 from app.chat.citations import CitationResolver, CitationStream
 from app.chat.events import TurnStatus
 from app.chat.outcome import TurnOutcome, turn_outcome
-from app.chat.session import ChatBusy, ChatSession, NothingToDo, SessionOptions
+from app.chat.session import ChatSession, SessionOptions
 from app.chat.turn import item_kind
 from app.chat.workspace import Workspace
+from app.errors import OssianError
 from app.harmony import ReasoningEffort
 from app.store import Attachment, MessageRecord, NewAttachment, StoreError, ToolCallState, Transcript
 from app.ui.bridge import EventBridge
@@ -191,7 +192,7 @@ class ChatController(QObject):
         assert self.session is not None
         try:
             turn_id = self.session.send(text, attachments)
-        except (ChatBusy, NothingToDo, StoreError) as exc:
+        except OssianError as exc:  # busy, nothing to do, or the store refused: said as it is
             self.notice.emit("error", str(exc))
             return False
         stored = self.workspace.store.list_attachments(self.session.conversation_id)
@@ -210,7 +211,7 @@ class ChatController(QObject):
             return False
         try:
             self.session.edit_and_resend(self._user_messages[turn_id], text)
-        except (ChatBusy, NothingToDo, StoreError) as exc:
+        except OssianError as exc:
             self.notice.emit("error", str(exc))
             return False
         message_id = self._user_messages[turn_id]
@@ -225,7 +226,7 @@ class ChatController(QObject):
             return
         try:
             turn_id = self.session.continue_answer()
-        except (ChatBusy, NothingToDo, StoreError) as exc:
+        except OssianError as exc:
             self.notice.emit("error", str(exc))
             return
         widget = self.view.turn(str(turn_id))
@@ -249,7 +250,7 @@ class ChatController(QObject):
             return
         try:
             self.session.regenerate()
-        except (ChatBusy, NothingToDo, StoreError) as exc:
+        except OssianError as exc:
             self.notice.emit("error", str(exc))
             return
         widget = self.view.turn(turn_id)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePol
 
 from app.chat.context_meter import MeterReading
 from app.ui.theme import Theme
+from app.units import context_label, format_bytes, format_context, format_tokens
 
 MeterState = Literal["ok", "near", "over"]
 SegmentRole = Literal["system", "history", "documents", "reserve"]
@@ -47,43 +48,20 @@ class MeterView:
     search_tooltip: str = ""
 
 
-def short_tokens(tokens: int) -> str:
-    """'850', '1.2K', '96K', '1.3M': a token count that fits in the meter's line."""
-    if tokens < 1000:
-        return str(tokens)
-    if tokens < 10_000:
-        return f"{tokens / 1000:.1f}".removesuffix(".0") + "K"
-    if tokens < 1_000_000:
-        return f"{round(tokens / 1000)}K"
-    return f"{tokens / 1_000_000:.1f}".removesuffix(".0") + "M"
-
-
-def context_size(n_ctx: int) -> str:
-    """'32K' for whole multiples of 1,024 (as context sizes are named), else the number."""
-    return f"{n_ctx // 1024}K" if n_ctx % 1024 == 0 else f"{n_ctx:,}"
-
-
-def memory_size(n_bytes: int) -> str:
-    """'3.1 GiB', '75 MiB': binary units, as the planner's sentences give them."""
-    if n_bytes >= 2**30 // 10:
-        return f"{n_bytes / 2**30:.1f} GiB"
-    return f"{max(1, round(n_bytes / 2**20))} MiB"
-
-
 def meter_view(reading: MeterReading) -> MeterView:
     history = reading.history_tokens + reading.draft_tokens
     segments: tuple[tuple[SegmentRole, int], ...] = (
         ("system", reading.system_tokens), ("history", history),
         ("documents", reading.document_tokens), ("reserve", reading.reserve_tokens))
-    parts = [f"system {short_tokens(reading.system_tokens)}", f"history {short_tokens(history)}"]
+    parts = [f"system {format_tokens(reading.system_tokens)}", f"history {format_tokens(history)}"]
     if reading.document_tokens:
-        parts.append(f"documents {short_tokens(reading.document_tokens)}")
-    parts.append(f"reserve {short_tokens(reading.reserve_tokens)}")
-    line = " · ".join(parts) + f" of {context_size(reading.n_ctx)}"
+        parts.append(f"documents {format_tokens(reading.document_tokens)}")
+    parts.append(f"reserve {format_tokens(reading.reserve_tokens)}")
+    line = " · ".join(parts) + f" of {format_context(reading.n_ctx)}"
     if reading.estimated:
         line = f"≈ {line} (estimated)"  # no model loaded, or its tokenizer did not answer
     if not reading.fits:
-        line += f", {short_tokens(reading.budget.overflow)} over"
+        line += f", {format_tokens(reading.budget.overflow)} over"
         state: MeterState = "over"
     else:
         state = "near" if reading.used_fraction >= NEAR_FRACTION else "ok"
@@ -92,8 +70,8 @@ def meter_view(reading: MeterReading) -> MeterView:
     raise_n_ctx = 0
     offer = reading.raise_offer
     if offer is not None and offer.fits:
-        raise_text = f"Use {context_size(offer.n_ctx)} context"
-        needs = [f"{memory_size(size)} more {where}" for size, where in
+        raise_text = f"Use {context_label(offer.n_ctx)}"
+        needs = [f"{format_bytes(size)} more {where}" for size, where in
                  ((offer.extra_host_bytes, "RAM"), (offer.extra_gpu_bytes, "VRAM")) if size > 0]
         if needs:
             raise_text += f" (needs {' and '.join(needs)})"

@@ -37,9 +37,8 @@ from app import APP_NAME
 from app.chat import events as ev
 from app.chat.export import ExportKind, export_format, export_to_path, suggested_file_name
 from app.chat.workspace import LoadedModel, Workspace
-from app.gguf import ModelFileError
+from app.errors import OssianError
 from app.models import InstalledModel
-from app.planner import LoadFailed
 from app.store import StoreError
 from app.text_safety import shown_name
 from app.ui.attachments import AttachmentController
@@ -54,7 +53,7 @@ from app.ui.settings_dialog import SettingsDialog
 from app.ui.shell_style import shell_stylesheet
 from app.ui.sidebar import ConversationSidebar, SidebarRow
 from app.ui.theme import Theme, ThemeWatcher, apply_palette
-from app.units import format_bytes
+from app.units import context_label, format_bytes
 
 log = logging.getLogger(__name__)
 
@@ -335,8 +334,7 @@ class MainWindow(QMainWindow):
         if self.controller.busy:
             self.show_banner("warning", "Stop the current answer before changing the context.")
             return
-        size = f"{n_ctx // 1024}K" if n_ctx % 1024 == 0 else f"{n_ctx:,}-token"
-        self.model_bar.set_state("loading", f"Loading {loaded.name} again with a {size} context…")
+        self.model_bar.set_state("loading", f"Loading {loaded.name} again with a {context_label(n_ctx)}…")
         self._update_composer()
         run_in_background(lambda: self.workspace.reload_with_context(n_ctx, on_attempt=self._attempts.post),
                           lambda loaded: self._reloaded(loaded, n_ctx), self._reload_failed, self,
@@ -381,7 +379,7 @@ class MainWindow(QMainWindow):
         self.attachments.model_changed()
 
     def _load_failed(self, error: BaseException) -> None:
-        if isinstance(error, ModelFileError | LoadFailed):
+        if isinstance(error, OssianError):  # the file, the ladder, the engine, the library: said as it is
             text = str(error)
         else:
             log.error("load failed", exc_info=error)

@@ -30,10 +30,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.chat.workspace import Workspace
-from app.engine.backend_packs import PackError
+from app.errors import OssianError
 from app.harmony import ReasoningEffort
-from app.models.errors import ModelsError
 from app.settings import Settings, option_docs
+from app.units import format_bytes
 
 CONTEXT_CHOICES: tuple[tuple[str, int | None], ...] = (
     ("Automatic (the planner decides)", None),
@@ -53,7 +53,7 @@ class PackInstall(QObject):
             try:
                 workspace.install_backend_pack(
                     name, lambda received, total: self.progressed.emit(received, total or 0))
-            except (ModelsError, PackError) as exc:
+            except OssianError as exc:  # a download, the network switched off, a pack that does not match
                 self.finished.emit(str(exc))
             else:
                 self.finished.emit("")
@@ -97,7 +97,7 @@ class SettingsDialog(QDialog):
         machine = workspace.machine_if_read()
         for gpu in machine.gpus if machine is not None else ():
             note = " — software renderer, not used" if gpu.software else ""
-            self.gpu.addItem(f"{gpu.description or gpu.name} ({gpu.name}, {gpu.memory_total / 2**30:.1f} GiB)"
+            self.gpu.addItem(f"{gpu.description or gpu.name} ({gpu.name}, {format_bytes(gpu.memory_total)})"
                              f"{note}", gpu.name)
         if settings.gpu_device and self.gpu.findData(settings.gpu_device) < 0:
             self.gpu.addItem(f"{settings.gpu_device} (not found now)", settings.gpu_device)

@@ -14,8 +14,7 @@ PUBLIC = {
     "DownloadRequest", "DownloadState", "FileSelectionError", "Fit", "HubAccess", "HubAccessDenied",
     "HubNotFound", "HubUnreachable", "InstalledModel", "IntegrityError", "Library", "ModelsError",
     "NetworkDisabled", "NetworkPolicy", "NotEnoughDisk", "NotUsable", "TokenError", "TokenSaveResult",
-    "TokenStore", "UnknownModel", "assess_fit", "format_bytes", "format_duration", "format_speed",
-    "import_model", "load_catalog", "network_policy", "recommend",
+    "TokenStore", "UnknownModel", "assess_fit", "import_model", "load_catalog", "network_policy", "recommend",
 }
 
 

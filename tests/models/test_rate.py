@@ -1,4 +1,3 @@
-from app.models import format_bytes, format_duration, format_speed
 from app.models.rate import RateMeter
 
 
@@ -30,11 +29,3 @@ def test_a_stalled_transfer_slows_down_the_estimate() -> None:
     clock.now += 9  # nothing arrived for nine seconds
     assert meter.speed() == 100_000
 
-
-def test_people_read_sizes_speeds_and_durations() -> None:
-    assert format_bytes(12_109_566_624) == "12.1 GB"
-    assert format_bytes(999) == "999 B"
-    assert format_speed(45_300_000) == "45.3 MB/s"
-    assert format_duration(None) == "unknown"
-    assert format_duration(242) == "4 min 2 s"
-    assert format_duration(7_500) == "2 h 5 min"

@@ -245,15 +245,15 @@ def test_a_file_over_the_size_limit_is_refused_before_parsing(store: Store,
     text = json.dumps(conversation_file())
     monkeypatch.setattr(import_guard, "MAX_FILE_BYTES", 100)
     message = refused(store, text.encode())
-    assert f"it is {len(text.encode()):,} bytes; Ossian imports files of up to 100 bytes" in message
+    assert f"it is {len(text.encode()):,} B; Ossian imports files of up to 100 B" in message
     assert "split it into smaller files" in message
-    assert "up to 100 bytes" in refused(store, "[" * 101)  # too large is said before anything else
+    assert "up to 100 B" in refused(store, "[" * 101)  # too large is said before anything else
 
 
 def test_large_sizes_read_in_mib(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(import_guard, "MAX_FILE_BYTES", 2 * 1024 * 1024)
     message = refused(store, b" " * (3 * 1024 * 1024))
-    assert "it is 3.0 MiB; Ossian imports files of up to 2.0 MiB" in message
+    assert "it is 3 MiB; Ossian imports files of up to 2 MiB" in message
 
 
 @pytest.mark.parametrize(("limit", "field", "message"), [

@@ -35,8 +35,8 @@ def test_ready_chips_show_pages_or_size_tokens_mode_and_warnings(tmp_path) -> No
     estimated = prepare_document(text, count_tokens=None)
     assert estimated.tokens.estimated
     detail = chip_view(Pending("t", text, state="ready", prepared=estimated)).detail
-    assert detail == f"3 KB · {estimated.tokens.label()}"
-    assert detail.startswith("3 KB · ≈") and detail.endswith("(estimate)")
+    assert detail == f"2.9 KiB · {estimated.tokens.label()}"
+    assert detail.startswith("2.9 KiB · ≈") and detail.endswith("(estimate)")
 
 
 def test_error_chips_carry_the_reason() -> None:

@@ -84,7 +84,7 @@ def test_the_attach_button_adds_chips_with_pages_and_token_counts(qtbot, make_wi
     tokens = len(split_text(format_for_prompt(ready["report.pdf"].prepared.document)))
     assert chip(window, "report.pdf").detail.text() == f"2 pages · {tokens:,} tokens"
     notes_tokens = len(split_text(format_for_prompt(ready["notes.md"].prepared.document)))
-    assert chip(window, "notes.md").detail.text() == f"21 bytes · {notes_tokens} tokens"
+    assert chip(window, "notes.md").detail.text() == f"21 B · {notes_tokens} tokens"
     assert not window.meter.isHidden() and "documents" in window.meter.line.text()
     assert window.composer.send_button.isEnabled()  # documents alone may be sent
 
@@ -140,7 +140,7 @@ def test_a_file_pasted_into_the_composer_is_attached(qtbot, make_window, tmp_pat
     ("scan.pdf", lambda p: write_pdf(p, [PdfPage(picture=True)]), "OCR is not supported"),
     ("data.txt", lambda p: write_random_bytes(p), "binary"),
     ("broken.docx", lambda p: write_corrupt_docx(p, "bad_xml"), "amaged"),
-    ("huge.log", lambda p: write_sparse_file(p, 2 * 1024 * 2**20), "Too large: 2 GB"),
+    ("huge.log", lambda p: write_sparse_file(p, 2 * 1024 * 2**20), "Too large: 2 GiB"),
     ("photo.png", lambda p: write_png(p), "A PNG image cannot be attached"),
     ("gone.pdf", lambda p: p, "The file is gone"),  # dropped, then deleted before it was read
 ])

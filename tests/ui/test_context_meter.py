@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.chat.context_meter import PendingCost, PromptTokens, RaiseOffer, measure_context
 from app.documents import TokenCount
-from app.ui.context_meter import ContextMeter, memory_size, meter_view, short_tokens
+from app.ui.context_meter import ContextMeter, meter_view
 from app.ui.theme import theme_for
 
 GIB = 2**30
@@ -17,12 +17,6 @@ def reading(n_ctx: int = 32768, documents: int = 9000, estimated: bool = False,
         pending=[PendingCost("a", "report.pdf", documents, estimated)],
         effort="medium", search_active=False, search_cost=5000, max_n_ctx=131072,
         ask_planner=(lambda n: offer) if offer else None)
-
-
-def test_numbers_are_short() -> None:
-    assert [short_tokens(n) for n in (850, 1200, 4096, 96_000, 131_072, 1_300_000)] == [
-        "850", "1.2K", "4.1K", "96K", "131K", "1.3M"]
-    assert memory_size(int(3.1 * GIB)) == "3.1 GiB" and memory_size(70 * 2**20) == "70 MiB"
 
 
 def test_a_fitting_reading_is_one_line_and_no_buttons() -> None:
@@ -44,7 +38,7 @@ def test_an_overflow_names_the_reason_and_both_ways_out() -> None:
 
     gpu = RaiseOffer(65536, True, GIB // 2, 0, "fits")
     view = meter_view(reading(documents=40_000, offer=gpu))
-    assert view.raise_text == "Use 64K context (needs 0.5 GiB more VRAM)"
+    assert view.raise_text == "Use 64K context (needs 512 MiB more VRAM)"
 
 
 def test_a_raise_the_planner_refuses_is_explained_not_offered() -> None:

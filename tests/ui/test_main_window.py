@@ -14,7 +14,7 @@ from app.chat.turn import TurnOptions
 from app.engine.client import WorkerEngine
 from app.engine.interface import SamplingSettings
 from app.engine.testing import harmony_reply, text_reply
-from app.models import import_model
+from app.models import HubUnreachable, import_model
 from app.ui.main_window import MainWindow
 from app.ui.messages.reasoning import ReasoningPane
 from app.ui.theme import ThemeWatcher
@@ -239,3 +239,18 @@ def test_a_finished_download_loads_itself_when_no_model_is_loaded(qtbot, make_wi
     window.welcome.downloadFinished.emit(model)  # a second one while a model is loaded: only told
     assert "Load it from the model list" in window.banner.text()
     assert window.model_bar.state == "loaded"
+
+
+def test_an_error_of_any_room_is_shown_as_its_sentence(qtbot, make_window) -> None:
+    """The window catches `OssianError` once: a chat refusal and a failed load both read as they were
+    written (issue 15, item 5)."""
+    window = make_window()
+    send(qtbot, window, "question one")
+    wait_idle(qtbot, window)
+    with qtbot.waitSignal(window.controller.notice, timeout=WAIT_MS) as notice:
+        window.controller.continue_answer()  # NothingToDo: the answer was not interrupted
+    assert notice.args == ["error", "There is no interrupted answer to continue."]
+
+    window._load_failed(HubUnreachable("huggingface.co could not be reached. Check the connection."))
+    assert window.model_bar.state == "failed"
+    assert window.model_bar.status.text() == "huggingface.co could not be reached. Check the connection."

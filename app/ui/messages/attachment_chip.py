@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from app.text_safety import shown_name
 from app.ui.messages.context import RenderContext
 from app.ui.messages.icons import icon
-from app.ui.render.formatting import format_size, format_tokens
+from app.units import format_bytes, format_tokens
 
 MAX_NAME_CHARS = 28
 
@@ -29,9 +29,9 @@ class AttachmentChipData:
         if self.pages is not None:
             parts.append(f"{self.pages} page" + ("" if self.pages == 1 else "s"))
         elif self.size_bytes is not None:
-            parts.append(format_size(self.size_bytes))
+            parts.append(format_bytes(self.size_bytes))
         if self.tokens is not None:
-            parts.append(format_tokens(self.tokens))
+            parts.append(f"{format_tokens(self.tokens)} tokens")
         return " · ".join(parts)
 
 

@@ -28,7 +28,8 @@ from app.store import ToolCallState
 from app.ui.messages.code_block import CodeBlockWidget
 from app.ui.messages.context import RenderContext
 from app.ui.messages.icons import icon
-from app.ui.render.formatting import format_arguments, format_duration, format_result
+from app.ui.render.formatting import format_arguments, format_result
+from app.units import format_duration
 
 # The card's words: the tool-call states every room shares, plus the card's own "pending" (the model is
 # still writing the call, so it has no state yet).

@@ -15,10 +15,11 @@ import shiboken6
 from PySide6.QtCore import QStandardPaths, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QVBoxLayout, QWidget
 
-from app.models import InstalledModel, Library, ModelsError, format_bytes, import_model
+from app.models import InstalledModel, Library, ModelsError, import_model
 from app.ui.bridge import run_in_background
 from app.ui.models.parts import button, set_property, text_label
 from app.ui.theme import Theme
+from app.units import format_bytes
 
 log = logging.getLogger(__name__)
 

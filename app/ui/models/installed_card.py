@@ -12,11 +12,12 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from app.models import InstalledModel, format_bytes
+from app.models import InstalledModel
 from app.text_safety import shown_name
 from app.ui.models.parts import Badge, button, set_property, text_label
 from app.ui.models.presenting import installed_detail
 from app.ui.theme import Theme
+from app.units import format_bytes
 
 
 class ElidedLabel(QLabel):

@@ -4,8 +4,8 @@ No Qt here, so every sentence and every "which buttons now" decision is tested w
 widgets only render a `RowView`. Decisions about models (does it fit, which one to suggest, may the
 network be used) stay in `app.models` and `app.planner`; this module only words their answers.
 
-Memory is shown in GiB, the planner's unit (its reasons sit right next to these lines); file sizes in
-decimal GB, as the Hub and file managers show them (`app.models.format_bytes`).
+Sizes and memory are worded by `app.units` in one convention (binary, GiB), so a model's size reads
+against the memory beside it.
 """
 
 from __future__ import annotations
@@ -19,15 +19,12 @@ from app.models import (
     DownloadState,
     Fit,
     InstalledModel,
-    format_bytes,
-    format_duration,
-    format_speed,
     network_policy,
 )
 from app.planner import Machine
 from app.settings import Settings
+from app.units import format_bytes, format_duration, format_speed
 
-GIB = 2**30
 PROGRESS_SCALE = 1000  # the progress bar's range: tenths of a percent
 BUSY = -1  # a progress value meaning "working, amount unknown"
 
@@ -45,23 +42,20 @@ FIT_BADGES: dict[str, tuple[str, str]] = {
 }
 
 
-def gib(count: int) -> str:
-    """Memory in GiB: whole numbers without a decimal (64 GiB), else one decimal (23.5 GiB)."""
-    value = count / GIB
-    return f"{value:.0f} GiB" if abs(value - round(value)) < 0.05 else f"{value:.1f} GiB"
-
-
 def machine_summary(machine: Machine) -> str:
     """'NVIDIA GeForce RTX 4090 · 23.5 of 24 GiB free · 64 GiB RAM', or 'CPU only · 16 GiB RAM'."""
-    ram = f"{gib(machine.ram_total)} RAM"
+    ram = f"{format_bytes(machine.ram_total)} RAM"
     gpus = machine.usable_gpus
     if not gpus:
         return f"CPU only · {ram}"
     free = sum(gpu.memory_free for gpu in gpus)
     total = sum(gpu.memory_total for gpu in gpus)
+    free_text, total_text = format_bytes(free), format_bytes(total)
     if machine.unified_memory:
-        return f"{machine.gpu_label} · unified memory, {gib(free)} of {gib(total)} usable by the GPU · {ram}"
-    return f"{machine.gpu_label} · {gib(free).removesuffix(' GiB')} of {gib(total)} free · {ram}"
+        return f"{machine.gpu_label} · unified memory, {free_text} of {total_text} usable by the GPU · {ram}"
+    if free_text.split()[-1] == total_text.split()[-1]:  # '23.5 of 24 GiB free'
+        free_text = free_text.split()[0]
+    return f"{machine.gpu_label} · {free_text} of {total_text} free · {ram}"
 
 
 def download_block(settings: Settings) -> str:

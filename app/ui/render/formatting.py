@@ -1,19 +1,14 @@
-"""Small presentation helpers the message widgets share: durations, tool arguments, sizes, token counts."""
+"""Small presentation helpers the message widgets share: the reasoning header, tool arguments and results.
+
+Sizes, durations and token counts are worded by `app.units`.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
-
-def format_duration(seconds: float) -> str:
-    """'0.4 s', '12 s', '2 min 5 s': short enough for a collapsed header or a tool card."""
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    if seconds < 60:
-        return f"{round(seconds)} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+from app.units import format_duration
 
 
 def thought_for(seconds: float | None) -> str:
@@ -59,17 +54,3 @@ def _pretty_json(text: str) -> str | None:
     except ValueError:
         return None
 
-
-def format_size(size_bytes: int) -> str:
-    value = float(size_bytes)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" or value >= 100 else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
-
-
-def format_tokens(tokens: int) -> str:
-    if tokens < 1000:
-        return f"{tokens} tokens"
-    return f"{tokens / 1000:.1f}k tokens"

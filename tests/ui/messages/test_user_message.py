@@ -43,7 +43,7 @@ def test_chips_show_name_pages_or_size_and_tokens(qtbot, context) -> None:
     widget = UserMessageWidget(context, "see attached", attachments)
     qtbot.addWidget(widget)
     chips = widget.findChildren(AttachmentChip)
-    assert [chip.detail_label.text() for chip in chips] == ["12 pages · 3.4k tokens", "2.0 KB"]
+    assert [chip.detail_label.text() for chip in chips] == ["12 pages · 3.4K tokens", "2 KiB"]
     assert chips[0].name_label.text() == "report.pdf"
     assert chips[1].name_label.text().endswith("…") and chips[1].toolTip() == attachments[1].name
     assert widget.attachments() == attachments

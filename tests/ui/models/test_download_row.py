@@ -7,7 +7,7 @@ from app.ui.models import DownloadRow
 from app.ui.models.presenting import RowInfo
 from tests.ui.models.conftest import snapshot
 
-INFO = RowInfo(key="gpt-oss-20b", name="gpt-oss-20b", detail="12.1 GB · MXFP4 · ggml-org",
+INFO = RowInfo(key="gpt-oss-20b", name="gpt-oss-20b", detail="11.3 GiB · MXFP4 · ggml-org",
                size=12_109_566_624, description="OpenAI's smaller model.", fit_level="too_big",
                fit_reason="It does not fit.")
 
@@ -47,7 +47,7 @@ def test_compact_and_hero_rows_word_the_same_state_for_their_place(qtbot, theme)
     compact, hero = make_row(qtbot, theme), make_row(qtbot, theme, "hero")
     assert compact.primary_button.text() == "Download" and not compact.status.isVisible()
     assert compact.fit_badge.text() == "Too big" and "It does not fit." in compact.toolTip()
-    assert hero.primary_button.text() == "Download · 12.1 GB"
+    assert hero.primary_button.text() == "Download · 11.3 GiB"
     assert hero.reason.text() == "It does not fit." and hero.description.text() == "OpenAI's smaller model."
     assert hero.primary_button.objectName() == "primaryButton" and compact.primary_button.objectName() == ""
 

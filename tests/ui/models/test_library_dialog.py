@@ -58,7 +58,7 @@ def test_an_imported_model_is_listed_with_what_it_is(qtbot, workspace, theme, tm
 
     card = dialog.cards[model.id]
     assert card.title.text() == "gpt-oss-20b-mxfp4"
-    assert card.detail.text() == "MXFP4 · 411.6 kB · imported"
+    assert card.detail.text() == "MXFP4 · 402 KiB · imported"
     assert card.verified_badge.text() == "Not verified"
     assert card.path.full_text() == str(model.path) and card.path.toolTip() == str(model.path)
     assert dialog.tabs.tabText(0) == "Installed (1)" and not dialog.empty_label.isVisible()
@@ -94,11 +94,11 @@ def test_removing_a_downloaded_model_deletes_its_files(qtbot, published: HubServ
     dialog = open_dialog(qtbot, workspace, theme)
     card = dialog.cards[model.id]
     assert card.verified_badge.text() == "Verified"
-    assert card.detail.text() == "MXFP4 · 411.6 kB · from ggml-org/gpt-oss-20b-GGUF"
+    assert card.detail.text() == "MXFP4 · 402 KiB · from ggml-org/gpt-oss-20b-GGUF"
     assert dialog.catalog_rows["gpt-oss-20b"].view.phase in ("installed", "done")
 
     card.remove_button.click()
-    assert card.confirm_text.text() == "Delete gpt-oss-20b from disk? This frees 411.6 kB."
+    assert card.confirm_text.text() == "Delete gpt-oss-20b from disk? This frees 402 KiB."
     with qtbot.waitSignal(dialog.modelsChanged, timeout=WAIT_MS):
         card.confirm_button.click()
     assert not model.path.exists() and workspace.library.list() == []

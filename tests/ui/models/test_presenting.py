@@ -43,16 +43,16 @@ def test_a_catalog_row_names_size_quantization_publisher_and_the_planners_verdic
     fit = assess_fit(entry, RTX_4090)
     info = catalog_row(entry, fit, "Recommended")
     assert (info.key, info.name, info.tag) == ("gpt-oss-20b", "gpt-oss-20b", "Recommended")
-    assert info.detail == "12.1 GB · MXFP4 · ggml-org (official build)"
+    assert info.detail == "11.3 GiB · MXFP4 · ggml-org (official build)"
     assert info.fit_level == "recommended" and info.fit_reason == fit.reason
     assert "NVIDIA GeForce RTX 4090" in info.fit_reason
     unofficial = catalog_row(CATALOG.get("gpt-oss-20b-unsloth-f16"))
-    assert unofficial.detail == "13.8 GB · F16 · unsloth" and unofficial.fit_level is None
+    assert unofficial.detail == "12.8 GiB · F16 · unsloth" and unofficial.fit_level is None
 
 
 def test_no_download_offers_download_with_the_size() -> None:
     view = row_view(None, size=12_109_566_624)
-    assert (view.phase, view.primary, view.primary_text) == ("idle", "download", "Download · 12.1 GB")
+    assert (view.phase, view.primary, view.primary_text) == ("idle", "download", "Download · 11.3 GiB")
     assert view.progress is None and view.secondary == () and view.enabled("download")
 
 
@@ -72,7 +72,7 @@ def test_downloading_shows_bytes_speed_and_time_left() -> None:
                              speed=48_300_000, eta_seconds=163, file_index=1, file_count=1))
     assert view.phase == "downloading" and view.primary is None and view.secondary == ("pause", "cancel")
     assert view.progress == round(4.2 / 12.1 * PROGRESS_SCALE)
-    assert view.status == "34% · 4.2 GB of 12.1 GB · 48.3 MB/s · 2 min 43 s left"
+    assert view.status == "34% · 3.9 GiB of 11.3 GiB · 46.1 MiB/s · 2 min 43 s left"
     parts = row_view(snapshot(DownloadState.DOWNLOADING, bytes_done=1, bytes_total=3, file_index=2,
                               file_count=3))
     assert parts.status.startswith("33% · part 2 of 3 · 1 B of 3 B")
@@ -87,7 +87,7 @@ def test_before_the_file_list_arrives_the_bar_is_busy_and_says_what_happens() ->
 
 def test_verifying_bytes_from_before_shows_how_far_the_check_is() -> None:
     view = row_view(snapshot(DownloadState.VERIFYING, checked_bytes=250, check_total=1000))
-    assert view.progress == 250 and view.status == "Checking the 1.0 kB downloaded before · 25%"
+    assert view.progress == 250 and view.status == "Checking the 1 KiB downloaded before · 25%"
     hashing = row_view(snapshot(DownloadState.VERIFYING, message="Checking x.gguf against the Hub's hash."))
     assert hashing.progress == BUSY and hashing.status == "Checking x.gguf against the Hub's hash."
 
@@ -112,7 +112,7 @@ def test_done_offers_load_while_the_model_is_in_the_library(tmp_path: Path) -> N
     assert (view.phase, view.primary, view.primary_text, view.tone) == ("done", "load", "Ready — Load it",
                                                                         "success")
     removed_since = row_view(done, None, size=12_109_566_624)
-    assert (removed_since.phase, removed_since.primary_text) == ("idle", "Download · 12.1 GB")
+    assert (removed_since.phase, removed_since.primary_text) == ("idle", "Download · 11.3 GiB")
 
 
 def test_an_installed_model_offers_load_and_a_cancelled_download_falls_back_to_it(tmp_path: Path) -> None:
@@ -126,7 +126,7 @@ def test_an_installed_model_offers_load_and_a_cancelled_download_falls_back_to_i
 
 
 def test_installed_detail_says_where_a_model_came_from(tmp_path: Path) -> None:
-    assert installed_detail(installed(tmp_path)) == "MXFP4 · 12.1 GB · from ggml-org/gpt-oss-20b-GGUF"
+    assert installed_detail(installed(tmp_path)) == "MXFP4 · 11.3 GiB · from ggml-org/gpt-oss-20b-GGUF"
     imported = installed(tmp_path, source="import", repo=None, quantization=None, size=411_616,
                          parts=(tmp_path / "a.gguf", tmp_path / "b.gguf"))
-    assert installed_detail(imported) == "411.6 kB · 2 files · imported"
+    assert installed_detail(imported) == "402 KiB · 2 files · imported"

@@ -22,7 +22,7 @@ from fixtures.tiny_models import tiny_gpt_oss_model, tiny_llama_model
 from tests.models.conftest import FILE_20B, REPO_20B, publish_catalog_models
 from tests.ui.models.conftest import GIB, H100, LAPTOP_16GB, WAIT_MS
 
-TINY_SIZE = "411.6 kB"
+TINY_SIZE = "402 KiB"
 
 
 def open_page(qtbot, workspace, theme) -> WelcomePage:
@@ -41,11 +41,11 @@ def test_it_recommends_the_20b_for_a_24_gb_card_and_says_why(qtbot, workspace, t
                                          "64 GiB RAM")
     hero = page.hero_row
     assert hero.key == "gpt-oss-20b" and hero.title.text() == "gpt-oss-20b"
-    assert hero.detail.text() == "12.1 GB · MXFP4 · ggml-org (official build)"
+    assert hero.detail.text() == "11.3 GiB · MXFP4 · ggml-org (official build)"
     assert page.eyebrow.text() == "RECOMMENDED FOR THIS COMPUTER"
     assert hero.reason.text().startswith("All of gpt-oss-20b runs on the NVIDIA GeForce RTX 4090")
     assert hero.fit_badge.text() == "Fits" and hero.fit_badge.property("tone") == "success"
-    assert hero.primary_button.text() == "Download · 12.1 GB" and hero.primary_button.isEnabled()
+    assert hero.primary_button.text() == "Download · 11.3 GiB" and hero.primary_button.isEnabled()
     others = page.other_rows
     assert set(others) == {e.id for e in load_catalog().entries} - {"gpt-oss-20b"}
     assert others["gpt-oss-120b"].fit_badge.text() == "Tight"
@@ -152,7 +152,7 @@ def test_cancel_returns_the_row_to_download_and_leaves_nothing(qtbot, published:
     hero.cancel_button.click()
     hold.release()
     qtbot.waitUntil(lambda: hero.view.phase == "idle", timeout=WAIT_MS)
-    assert hero.primary_button.text() == "Download · 12.1 GB"
+    assert hero.primary_button.text() == "Download · 11.3 GiB"
     assert not list(workspace.paths.models.rglob("*.partial")) and workspace.library.list() == []
 
 
@@ -222,7 +222,7 @@ def test_importing_a_gpt_oss_model_adds_it_and_offers_to_load_it(qtbot, workspac
     panel = page.import_panel
     with qtbot.waitSignal(page.modelsChanged, timeout=WAIT_MS):
         panel.import_file(source)
-    assert panel.status.text().startswith("Imported gpt-oss-20b-mxfp4 (MXFP4, 411.6 kB)")
+    assert panel.status.text().startswith("Imported gpt-oss-20b-mxfp4 (MXFP4, 402 KiB)")
     assert panel.load_button.isVisible()
     [model] = workspace.library.list()
     assert model.path == source and model.source == "import"
