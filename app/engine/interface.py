@@ -20,8 +20,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from app.errors import OssianError
 from app.gguf.kv import KvType
 from app.harmony.segments import Segment
+from app.units import SHORT_CONTEXT
 
 DoneReason = Literal["return", "call", "eog", "length", "cancelled"]
 StreamKind = Literal["token_ids", "text"]
@@ -44,7 +46,7 @@ class LoadPlan:
     """How to load a model: what the planner decided, applied by the worker as is."""
 
     model_path: str
-    n_ctx: int = 8192
+    n_ctx: int = SHORT_CONTEXT
     n_gpu_layers: int = 0  # -1: all layers
     # llama.cpp's device names (Vulkan0, CUDA1, ...) the model may use, in order. None: llama.cpp's own
     # choice (every GPU it sees); (): none, and no operation is sent to a device either (a weak GPU would
@@ -176,7 +178,7 @@ def unsupported(what: str) -> EngineError:
     return EngineError("unsupported", f"This engine cannot {what}.")
 
 
-class EngineFailure(Exception):
+class EngineFailure(OssianError):
     """Raised by futures of a failed request; carries the EngineError."""
 
     def __init__(self, error: EngineError) -> None:

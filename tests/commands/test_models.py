@@ -108,7 +108,7 @@ def test_a_download_killed_half_way_resumes_with_the_same_command(published: Hub
     [interrupted] = models_json()["unfinished_downloads"]
     assert (interrupted["id"], interrupted["state"], interrupted["bytes_done"]) == ("gpt-oss-20b", "paused",
                                                                                  110_000)
-    assert "Interrupted at 110.0 kB" in interrupted["message"]
+    assert "Interrupted at 107 KiB" in interrupted["message"]
 
     resumed = ossian("models", "download", "gpt-oss-20b")
 

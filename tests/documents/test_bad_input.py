@@ -62,7 +62,7 @@ def test_two_gigabyte_text_file(tmp_path):
     reports = []
     error = error_of(path, progress=reports.append)
     assert error.kind == "too_large"
-    assert "2 GB" in error.message and "64 MB" in error.message and "because" in error.message
+    assert "2 GiB" in error.message and "64 MiB" in error.message and "because" in error.message
     assert reports == []
 
 

@@ -102,7 +102,7 @@ def test_the_issues_bomb_is_refused_before_anything_is_inflated(issue_bomb):
     reports = []
     error, seconds = refusal(issue_bomb, progress=reports.append)
     assert_says_what_to_do(error, "report.docx")
-    assert "expands to 97.6 MB" in error.message and "at most 64 MB" in error.message
+    assert "expands to 97.6 MiB" in error.message and "at most 64 MiB" in error.message
     assert not [report for report in reports if report.stage == "extracting"]
     assert seconds < SECONDS
 
@@ -117,7 +117,7 @@ def test_an_understated_size_is_caught_by_counting_paragraphs_as_they_come(lying
 def test_an_understated_size_is_caught_by_counting_the_bytes_inflated(lying_bomb):
     error, seconds = refusal(lying_bomb, limits=SizeLimits(max_unpacked_bytes=4 << 20))
     assert_says_what_to_do(error, "lying.docx")
-    assert "expands to more than 4 MB" in error.message
+    assert "expands to more than 4 MiB" in error.message
     assert seconds < SECONDS
 
 
@@ -197,7 +197,7 @@ def test_a_tag_of_a_million_attributes_is_refused(tmp_path):
     path = write_bomb(tmp_path / "wide.docx", b"", 0, prefix=b"<w:p " + attributes + b"/>")
     error, _ = refusal(path)
     assert_says_what_to_do(error, "wide.docx")
-    assert "XML tag or comment longer than 4 MB" in error.message
+    assert "XML tag or comment longer than 4 MiB" in error.message
 
 
 @pytest.mark.parametrize("trick", ["billion_laughs", "external_entity"])

@@ -156,8 +156,8 @@ def test_huge_pdf_is_refused_before_reading(tmp_path):
     with pytest.raises(DocumentError) as caught:
         extract(path, progress=reports.append)
     assert caught.value.kind == "too_large"
-    assert "2 GB" in caught.value.message
-    assert "256 MB" in caught.value.message  # the limit
+    assert "2 GiB" in caught.value.message
+    assert "256 MiB" in caught.value.message  # the limit
     assert "because" in caught.value.message  # and the reason
     assert reports == []  # refused from its size alone: nothing was read
 
