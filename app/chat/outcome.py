@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from app import harmony
 from app.chat.events import TurnStatus
 from app.chat.prompt import to_harmony
-from app.store import MessageRecord
+from app.store import MessageRecord, Store
 
 # A sentence for each way of ending that needs one, beside whatever the turn loop said.
 _DETAILS = {
@@ -32,6 +32,12 @@ class TurnOutcome:
     status: TurnStatus
     detail: str = ""
     last_text: str | None = None
+
+
+def turn_replies(store: Store, conversation_id: int, turn_id: int) -> list[MessageRecord]:
+    """A turn's replies as stored: every message of that turn but the user's."""
+    return [message for message in store.list_messages(conversation_id)
+            if message.turn_id == turn_id and message.role != harmony.USER]
 
 
 def answer_status(replies: Sequence[MessageRecord]) -> TurnStatus:

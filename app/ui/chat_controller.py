@@ -26,7 +26,7 @@ from app.chat import attachment_records
 from app.chat import events as ev
 from app.chat.citations import CitationResolver, CitationStream
 from app.chat.events import TurnStatus
-from app.chat.outcome import TurnOutcome, turn_outcome
+from app.chat.outcome import TurnOutcome, turn_outcome, turn_replies
 from app.chat.session import ChatSession, SessionOptions
 from app.chat.turn import item_kind
 from app.chat.workspace import Workspace
@@ -232,9 +232,8 @@ class ChatController(QObject):
         widget = self.view.turn(str(turn_id))
         if widget is not None:
             widget.assistant.clear()
-            messages = [m for m in self.workspace.store.list_messages(self.session.conversation_id)
-                        if m.turn_id == turn_id and m.role != "user"]
-            self._draw_assistant(widget, messages, live=True)
+            replies = turn_replies(self.workspace.store, self.session.conversation_id, turn_id)
+            self._draw_assistant(widget, replies, live=True)
         self._set_busy(True)
 
     def user_text(self, turn_id: str) -> str:
@@ -358,8 +357,8 @@ class ChatController(QObject):
             self._finish_answer_stream(item_id)
         widget = self.view.turn(str(event.turn_id))
         if widget is not None:
-            replies = [m for m in self.workspace.store.list_messages(self.conversation_id)
-                       if m.turn_id == event.turn_id and m.role != "user"] if self.conversation_id else []
+            replies = (turn_replies(self.workspace.store, self.conversation_id, event.turn_id)
+                       if self.conversation_id is not None else [])
             self._show_outcome(widget, turn_outcome(replies, event.status, event.message))
         self._set_busy(False)
         self.turnFinished.emit(event)
