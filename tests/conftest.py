@@ -6,6 +6,7 @@ No test may touch the real user folders or need a display.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,10 +42,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def ossian_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Every test gets an empty app home; nothing leaks into ~/.local or between tests."""
+    """Every test gets an empty app home; nothing leaks into ~/.local or between tests. Other apps' model
+    stores (the Hugging Face cache, LM Studio, Ollama) are looked for in an empty home of its own, never
+    the user's; tests of the scan build those stores there or pass their own `Environment`."""
+    from app.models.stores import Environment
+
     home = tmp_path_factory.mktemp("ossian-home")
     monkeypatch.setenv("OSSIAN_HOME", str(home))
     monkeypatch.delenv("OSSIAN_MODELS_DIR", raising=False)
+    user_home = home / "user-home"
+    monkeypatch.setattr(Environment, "current", classmethod(
+        lambda cls: cls(home=user_home, env={}, platform=sys.platform, system_root=user_home / "system")))
     return home
 
 

@@ -28,7 +28,7 @@ from app.documents import DocumentIndex, ExtractedDocument
 from app.engine.interface import Engine, ModelInfo
 from app.gguf import GgufProfile, ModelFileError, read_profile
 from app.harmony import ReasoningEffort
-from app.models import DownloadManager, HubAccess, Library
+from app.models import DownloadManager, FoundModel, HubAccess, Library, scan_found
 from app.paths import AppPaths, app_paths
 from app.planner import (
     Attempt,
@@ -79,7 +79,8 @@ class Workspace:
 
     def __init__(self, paths: AppPaths | None = None, *,
                  engine_factory: Callable[[], Engine] = default_engine,
-                 read_machine: Callable[[], Machine] = detect_machine) -> None:
+                 read_machine: Callable[[], Machine] = detect_machine,
+                 find_models: Callable[[], list[FoundModel]] = scan_found) -> None:
         base = paths or app_paths()
         self.settings: Settings = load_settings(base.settings_file)
         self.paths = (paths or app_paths(self.settings.models_dir)).ensure()
@@ -87,6 +88,7 @@ class Workspace:
         self.library = Library(self.paths.models)
         self._engine_factory = engine_factory
         self._read_machine = read_machine
+        self._find_models = find_models
         self._engine: Engine | None = None
         self._downloads: DownloadManager | None = None
         self._machine: Machine | None = None
@@ -117,6 +119,11 @@ class Workspace:
                 access = HubAccess(settings=lambda: self.settings)
                 self._downloads = DownloadManager(self.paths.models, access, library=self.library)
             return self._downloads
+
+    def found_models(self) -> list[FoundModel]:
+        """gpt-oss other apps downloaded (the Hugging Face cache, LM Studio, Ollama), usable or not. Reads
+        headers: call it off the UI thread."""
+        return self._find_models()
 
     # -------------------------------------------------------------------------------------- engine
 

@@ -1,10 +1,12 @@
-"""`ossian models list|search|download|import|remove|login|logout`: the models room on the command line.
+"""`ossian models list|scan|search|download|import|remove|login|logout`: the models room on the command line.
 
 Thin on purpose: it parses arguments, calls `app.models` and prints. `list` works offline (it reads
 the library, the unfinished downloads and the catalog, and asks the llama.cpp probe about the GPUs
 for its advice); `search` and `download` are the only actions that use the network, and they refuse
 when "never use the network" is set. A download shows its progress on stderr (one updating line on a
 terminal, a line per step otherwise); Ctrl+C pauses it, and running the same command again resumes.
+`scan` lists the gpt-oss other apps already downloaded (the Hugging Face cache, LM Studio, Ollama), each
+usable or with the reason it is not; `import PATH` uses one where it is.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from app.commands import CommandError
 from app.models import (
+    STORE_NAMES,
     Download,
     DownloadManager,
     DownloadProgress,
     DownloadRequest,
     DownloadState,
+    FoundModel,
     HubAccess,
     InstalledModel,
     Library,
@@ -34,6 +38,9 @@ from app.models import (
     import_model,
     load_catalog,
     recommend,
+    removal_warning,
+    scan_found,
+    store_locations,
 )
 from app.paths import AppPaths, app_paths
 from app.settings import Settings, load_settings
@@ -50,6 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", help="installed models, unfinished downloads and the catalog")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=run_list)
+
+    scan = actions.add_parser("scan", help="find gpt-oss other apps downloaded (the Hugging Face cache, "
+                                           "LM Studio, Ollama)")
+    scan.add_argument("--json", action="store_true", help="print JSON: a list of the models found")
+    scan.set_defaults(handler=run_scan)
 
     search = actions.add_parser("search", help="search the Hugging Face Hub for GGUF models")
     search.add_argument("query", help="words to look for, e.g. gpt-oss")
@@ -122,6 +134,8 @@ def run_list(args: argparse.Namespace) -> int:
         print(f"  none yet.{hint}")
     for model in installed:
         status = "verified" if model.verified else "not verified"
+        if model.kept_by:
+            status += f", kept by {STORE_NAMES[model.kept_by]}"
         if model.missing:
             status = f"MISSING {', '.join(p.name for p in model.missing)}"
         parts = f", {len(model.parts)} parts" if len(model.parts) > 1 else ""
@@ -155,13 +169,64 @@ def _model_json(model: InstalledModel) -> dict[str, Any]:
     return {"id": model.id, "name": model.name, "quantization": model.quantization, "size": model.size,
             "path": str(model.path), "parts": [str(p) for p in model.parts], "verified": model.verified,
             "source": model.source, "repo": model.repo, "commit": model.commit,
-            "catalog_id": model.catalog_id, "missing": [str(p) for p in model.missing]}
+            "catalog_id": model.catalog_id, "missing": [str(p) for p in model.missing],
+            "kept_by": model.kept_by}
 
 
 def _progress_json(progress: DownloadProgress) -> dict[str, Any]:
     return {"id": progress.id, "name": progress.name, "state": progress.state.value,
             "bytes_done": progress.bytes_done, "bytes_total": progress.bytes_total,
             "message": progress.message}
+
+
+# -- scan -----------------------------------------------------------------------------------------
+
+
+def run_scan(args: argparse.Namespace) -> int:
+    paths, _settings = _context()
+    stores = store_locations()
+    found = scan_found(stores)
+    installed = Library(paths.models).list()
+    if args.json:
+        listed = [{**model.to_json(), "in_library": _library_id(model, installed)} for model in found]
+        print(json.dumps(listed, indent=2))
+        return 0
+    if not stores:
+        print("No Hugging Face cache, LM Studio models folder or Ollama store on this computer.")
+        return 0
+    print("Looked in " + "; ".join(f"{store.label}: {store.root}" for store in stores))
+    if not found:
+        print("\nNo gpt-oss model there.")
+        return 0
+    usable = [model for model in found if model.usable]
+    if usable:
+        print("\nUsable where they are (nothing is copied)")
+    for model in usable:
+        known = _library_id(model, installed)
+        state = f"in the library as {known}" if known else f"`ossian models import '{model.path}'` uses it"
+        print(f"  {_found_title(model)}  [{model.quantization or '?'}]  {format_bytes(model.size)}  {state}")
+        print(f"      {model.path}")
+        print(f"      {removal_warning(model.source, model.tags)}")
+    unusable = [model for model in found if not model.usable]
+    if unusable:
+        print("\nNot usable")
+    for model in unusable:
+        print(f"  {_found_title(model)}  {format_bytes(model.size)}")
+        print(f"      {model.path}")
+        print(f"      {model.reason}")
+    return 0
+
+
+def _found_title(model: FoundModel) -> str:
+    where = STORE_NAMES[model.source]
+    names = ", ".join(model.tags) if model.tags else (f"{model.repo}: {model.name}" if model.repo and
+                                                       model.repo != model.name else model.name)
+    return f"{names} ({where})"
+
+
+def _library_id(model: FoundModel, installed: list[InstalledModel]) -> str | None:
+    wanted = model.path.resolve()
+    return next((m.id for m in installed if m.source != "folder" and m.path.resolve() == wanted), None)
 
 
 # -- search ---------------------------------------------------------------------------------------
@@ -306,6 +371,8 @@ def run_import(args: argparse.Namespace) -> int:
           f"{where}.\n"
           f"  id {model.id}  {model.path}\n"
           "  Not verified: there is no published hash to check a local file against.")
+    if model.kept_by:
+        print(f"  {removal_warning(model.kept_by, (model.name,))}")
     return 0
 
 

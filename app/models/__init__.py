@@ -9,6 +9,10 @@ tests/models/test_public_api.py):
   (`app.planner.detect_machine()`);
 - library: `Library(models_dir)` (`.list()`, `.get(id)`, `.find(name)`, `.remove(id)`), `InstalledModel`;
 - import: `import_model(path, library, copy=False)`;
+- models other apps downloaded: `scan_found()` (the Hugging Face cache, LM Studio, Ollama) ->
+  `FoundModel`s, usable or with a reason; `import_found(found, library)` records one where it is;
+  `store_locations()` the folders looked in, `STORE_NAMES`; `removal_warning(source)` what that app
+  may delete;
 - downloads: `DownloadManager(models_dir, access)` (`.start(request)`, `.resume/.pause/.cancel(id)`,
   `.downloads()`, `.add_listener(fn)`, `.shutdown()`), `Download`, `DownloadRequest`,
   `DownloadProgress`, `DownloadState`;
@@ -38,12 +42,16 @@ from app.models.errors import (
     UnknownModel,
 )
 from app.models.fit import Fit, assess_fit, recommend
-from app.models.importer import import_model
+from app.models.found import scan_found
+from app.models.found_verdict import FoundModel
+from app.models.importer import import_found, import_model
 from app.models.library import InstalledModel, Library
 from app.models.policy import NetworkPolicy, network_policy
+from app.models.stores import STORE_NAMES, Store, removal_warning, store_locations
 from app.models.tokens import TokenSaveResult, TokenStore
 
 __all__ = [
+    "STORE_NAMES",
     "Catalog",
     "CatalogEntry",
     "CatalogError",
@@ -54,6 +62,7 @@ __all__ = [
     "DownloadState",
     "FileSelectionError",
     "Fit",
+    "FoundModel",
     "HubAccess",
     "HubAccessDenied",
     "HubNotFound",
@@ -66,13 +75,18 @@ __all__ = [
     "NetworkPolicy",
     "NotEnoughDisk",
     "NotUsable",
+    "Store",
     "TokenError",
     "TokenSaveResult",
     "TokenStore",
     "UnknownModel",
     "assess_fit",
+    "import_found",
     "import_model",
     "load_catalog",
     "network_policy",
     "recommend",
+    "removal_warning",
+    "scan_found",
+    "store_locations",
 ]

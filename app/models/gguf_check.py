@@ -44,11 +44,11 @@ def inspect_model(path: Path) -> ModelHeader:
         parts=profile.parts,
         size=profile.file_bytes,
         name=model_stem(profile.path.name),
-        quantization=quantization_from_name(profile.path.name) or _file_type_label(profile.file_type),
+        quantization=quantization_from_name(profile.path.name) or file_type_label(profile.file_type),
     )
 
 
-def _file_type_label(file_type: int | None) -> str | None:
+def file_type_label(file_type: int | None) -> str | None:
     """llama.cpp's file type as a label (MOSTLY_MXFP4_MOE -> MXFP4_MOE) for names that carry none."""
     if file_type is None:
         return None

@@ -8,7 +8,9 @@ Paths inside the models folder are stored relative to it, so moving the whole fo
 Listing reads only the index and file sizes (no GGUF parsing, no network), so it is cheap enough for
 start-up. `.gguf` files that someone put into the models folder by hand are listed too, as
 unverified. Removing a model deletes its files only when they live in the models folder; a model
-imported in place (a file elsewhere on disk) is only forgotten, never deleted.
+imported in place (a file elsewhere on disk) is only forgotten, never deleted. A model another app keeps
+(the Hugging Face cache, LM Studio, Ollama: `kept_by`) is always used in place: that app may delete the
+file later, and the model is then listed with its parts missing, never an error at load.
 
 A model's name is made from outside text (a Hub file name, a GGUF header, a file someone dropped in),
 so its bidirectional controls are made visible (`app.text_safety`) whenever a model is added or listed:
@@ -30,6 +32,7 @@ from typing import Any, Literal
 
 from app.models.errors import ModelsError, UnknownModel
 from app.models.naming import FileGroup, group_gguf_files, missing_parts, model_stem, quantization_from_name
+from app.models.stores import SOURCES, StoreSource
 from app.text_safety import shown_name
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,7 @@ class InstalledModel:
     catalog_id: str | None = None
     sha256: tuple[str | None, ...] = ()
     added_at: float = 0.0
+    kept_by: StoreSource | None = None  # another app's store holds the files (used in place)
     missing: tuple[Path, ...] = field(default=(), compare=False)
 
     @property
@@ -205,6 +209,7 @@ class Library:
             "parts": [self._stored_path(p) for p in model.parts], "verified": model.verified,
             "source": model.source, "repo": model.repo, "commit": model.commit,
             "catalog_id": model.catalog_id, "sha256": list(model.sha256), "added_at": model.added_at,
+            "kept_by": model.kept_by,
         }
 
     def _from_json(self, item: dict[str, Any]) -> InstalledModel:
@@ -214,11 +219,15 @@ class Library:
         source = item.get("source", "import")
         if source not in ("hub", "import", "folder"):
             raise ValueError(f"unknown source {source!r}")
+        kept_by = item.get("kept_by")
+        if kept_by is not None and kept_by not in SOURCES:  # a newer Ossian's store: still the same files
+            kept_by = None
         return InstalledModel(
             id=str(item["id"]), name=shown_name(str(item["name"])), quantization=item.get("quantization"),
             size=int(item["size"]), parts=parts, verified=bool(item.get("verified", False)), source=source,
             repo=item.get("repo"), commit=item.get("commit"), catalog_id=item.get("catalog_id"),
             sha256=tuple(item.get("sha256") or ()), added_at=float(item.get("added_at") or 0.0),
+            kept_by=kept_by,
         )
 
     # -- what is on disk ---------------------------------------------------------------------------

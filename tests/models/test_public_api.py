@@ -15,6 +15,7 @@ PUBLIC = {
     "HubNotFound", "HubUnreachable", "InstalledModel", "IntegrityError", "Library", "ModelsError",
     "NetworkDisabled", "NetworkPolicy", "NotEnoughDisk", "NotUsable", "TokenError", "TokenSaveResult",
     "TokenStore", "UnknownModel", "assess_fit", "import_model", "load_catalog", "network_policy", "recommend",
+    "FoundModel", "STORE_NAMES", "Store", "import_found", "removal_warning", "scan_found", "store_locations",
 }
 
 

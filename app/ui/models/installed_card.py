@@ -3,7 +3,9 @@ folder, Remove.
 
 Remove asks inside the card (no modal box): "Delete gpt-oss-20b from disk? This frees 12.1 GB." for a
 model in the models folder, "Forget …? The file stays at …" for one imported in place, as the library
-will do. The card decides nothing; it says what the user confirmed through its signals.
+will do. A model another app keeps (the Hugging Face cache, LM Studio, Ollama) says under its path that
+the app may delete the file, and that Ossian then shows it as missing. The card decides nothing; it says
+what the user confirmed through its signals.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLay
 from app.models import InstalledModel
 from app.text_safety import shown_name
 from app.ui.models.parts import Badge, button, set_property, text_label
-from app.ui.models.presenting import installed_detail
+from app.ui.models.presenting import installed_detail, kept_by_note
 from app.ui.theme import Theme
 from app.units import format_bytes
 
@@ -85,6 +87,8 @@ class InstalledModelCard(QFrame):
         self.detail = text_label(installed_detail(model), "rowDetail", self)
         # A file name's bidirectional controls are shown as tags, not obeyed.
         self.path = ElidedLabel(shown_name(str(model.path)), "rowPath", self)
+        self.kept_by = text_label(kept_by_note(model), "rowPath", self)
+        self.kept_by.setVisible(bool(model.kept_by))
         self.status = text_label("", "rowStatus", self, selectable=True)
         self.status.hide()
         if not model.available:
@@ -137,6 +141,7 @@ class InstalledModelCard(QFrame):
         text.addLayout(title_row)
         text.addWidget(self.detail)
         text.addWidget(self.path)
+        text.addWidget(self.kept_by)
         top = QHBoxLayout()
         top.setSpacing(px(0.4))
         top.addLayout(text, 1)

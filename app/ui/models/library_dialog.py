@@ -1,8 +1,10 @@
 """The model library: what is installed, what to download, and the Hugging Face token. Opened by "Models…".
 
-Three tabs. Installed: every model in the library (name, quantization, size, verified or not, path)
-with Load, Show in folder, and Remove (asked inside the card; files in the models folder are deleted,
-a model imported in place is only forgotten), and Import. Download: the catalog with each model's fit
+Three tabs. Installed: every model in the library (name, quantization, size, verified or not, path,
+and for a file another app keeps, that the app may delete it) with Load, Show in folder, and Remove
+(asked inside the card; files in the models folder are deleted, a model imported in place is only
+forgotten), Import, and the gpt-oss other apps already downloaded ("Already on this computer": use one
+where it is, or read why not). Download: the catalog with each model's fit
 on this machine, as the same download rows as the welcome page, and any other unfinished downloads.
 Hugging Face: the token for gated repositories.
 
@@ -27,6 +29,7 @@ from app.ui.bridge import run_in_background
 from app.ui.models.advice import Advice, gather_advice
 from app.ui.models.download_row import DownloadRow
 from app.ui.models.feed import DEFAULT_INTERVAL_MS
+from app.ui.models.found_panel import FoundPanel
 from app.ui.models.import_panel import ImportPanel
 from app.ui.models.installed_card import InstalledModelCard
 from app.ui.models.other_downloads import OtherDownloads
@@ -99,10 +102,16 @@ class ModelLibraryDialog(QDialog):
         self.installed_card = ListCard(px(1.0), installed)
         self.empty_label = text_label("No models yet. Download one from the Download tab, or import a GGUF "
                                       "file you already have.", "sectionHint", installed)
+        self.found_panel = FoundPanel(workspace, theme, installed)
+        self.found_panel.imported.connect(self._imported)
+        self.found_panel.loadRequested.connect(self._load)
+        self.found_panel.downloadRequested.connect(self._download_instead)
         column.addWidget(self.import_panel)
         column.addWidget(self.installed_notice)
         column.addWidget(self.installed_card)
         column.addWidget(self.empty_label)
+        column.addSpacing(px(0.6))
+        column.addWidget(self.found_panel)
         column.addStretch(1)
         self.tabs.addTab(installed, "Installed")
 
@@ -173,6 +182,7 @@ class ModelLibraryDialog(QDialog):
         self.switchboard.set_installed(models)
         self.switchboard.sync()
         self.other_downloads.refresh()
+        self.found_panel.refresh()
 
     def show_tab(self, index: int) -> None:
         """INSTALLED_TAB, DOWNLOAD_TAB or HUB_TAB."""
@@ -276,6 +286,7 @@ class ModelLibraryDialog(QDialog):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.refresh()
+        self.found_panel.scan_once()
 
     def _load(self, path: str) -> None:
         self.loadRequested.emit(path)
@@ -284,6 +295,11 @@ class ModelLibraryDialog(QDialog):
     def _library_changed(self) -> None:
         self.refresh()
         self.modelsChanged.emit()
+
+    def _download_instead(self, entry_id: str) -> None:
+        """A found file Ossian cannot run: its catalog GGUF downloads, on the Download tab."""
+        self.show_tab(DOWNLOAD_TAB)
+        self.switchboard.start(entry_id)
 
     def _imported(self, _model: object) -> None:
         self.refresh()

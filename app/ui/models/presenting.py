@@ -14,15 +14,19 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.models import (
+    STORE_NAMES,
     CatalogEntry,
     DownloadProgress,
     DownloadState,
     Fit,
+    FoundModel,
     InstalledModel,
     network_policy,
+    removal_warning,
 )
 from app.planner import Machine
 from app.settings import Settings
+from app.text_safety import shown_name
 from app.units import format_bytes, format_duration, format_speed
 
 PROGRESS_SCALE = 1000  # the progress bar's range: tenths of a percent
@@ -88,11 +92,57 @@ def catalog_row(entry: CatalogEntry, fit: Fit | None = None, tag: str = "") -> R
 
 
 def installed_detail(model: InstalledModel) -> str:
-    """'MXFP4 · 12.1 GB · from ggml-org/gpt-oss-20b-GGUF' (or imported, or found in the models folder)."""
+    """'MXFP4 · 11.3 GiB · from ggml-org/gpt-oss-20b-GGUF' (or imported, or found in the models folder, or
+    used in place from another app's store)."""
     origin = {"hub": f"from {model.repo}" if model.repo else "downloaded",
               "import": "imported", "folder": "found in the models folder"}[model.source]
+    if model.kept_by:
+        origin = f"used in place ({STORE_NAMES[model.kept_by]})"
     parts = f" · {len(model.parts)} files" if len(model.parts) > 1 else ""
     return " · ".join(p for p in (model.quantization or "", format_bytes(model.size) + parts, origin) if p)
+
+
+def kept_by_note(model: InstalledModel) -> str:
+    """What the app that keeps the model's files may do to them ('' for Ossian's own files)."""
+    return removal_warning(model.kept_by, (model.name,)) if model.kept_by else ""
+
+
+FoundAction = Literal["use", "load", "download"]
+
+
+@dataclass(frozen=True)
+class FoundView:
+    """What a row of "Already on this computer" shows for one model another app downloaded."""
+
+    title: str
+    badge: str  # the app that keeps it: "Hugging Face cache", "LM Studio", "Ollama"
+    detail: str  # "MXFP4 · 11.3 GiB · ggml-org/gpt-oss-20b-GGUF"
+    path: str
+    status: str
+    tone: Tone
+    action: FoundAction | None
+    action_text: str = ""
+    download_id: str | None = None  # the catalog entry the "download" action starts
+
+
+def found_view(found: FoundModel, installed: InstalledModel | None = None) -> FoundView:
+    """The row for a found model: use it, load it (already in the library), or why not and what instead."""
+    title = shown_name(", ".join(found.tags) if found.tags else found.name)
+    where = found.repo if found.repo and found.repo != found.name else ""
+    parts = f" in {len(found.parts)} files" if len(found.parts) > 1 else ""
+    detail = " · ".join(p for p in (found.quantization or "", format_bytes(found.size) + parts, where) if p)
+    common = {"title": title, "badge": STORE_NAMES[found.source], "detail": shown_name(detail),
+              "path": shown_name(str(found.path))}
+    if not found.usable:
+        if found.download_instead:
+            return FoundView(**common, status=found.reason, tone="warning", action="download",
+                             action_text="Download the GGUF", download_id=found.download_instead)
+        return FoundView(**common, status=found.reason, tone="warning", action=None)
+    if installed is not None and installed.available:
+        return FoundView(**common, status="In the library. Ossian uses the file where it is.", tone="success",
+                         action="load", action_text="Load")
+    return FoundView(**common, status="Ossian can use this file where it is: nothing is copied or "
+                     "downloaded.", tone="muted", action="use", action_text="Use it")
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ QFrame#card, QFrame#heroCard, QFrame#listCard {{ background: {p.surface_raised};
     border: 1px solid {p.border}; border-radius: {r(0.9)}px; }}
 QFrame#heroCard {{ border-radius: {r(1.1)}px; }}
 QFrame#rowDivider {{ background: {p.border}; border: none; max-height: 1px; min-height: 1px; }}
-QFrame#downloadRow, QFrame#installedCard {{ background: transparent; border: none; }}
+QFrame#downloadRow, QFrame#installedCard, QFrame#foundRow {{ background: transparent; border: none; }}
 QLabel#rowTitle {{ font-weight: 600; }}
 QLabel#heroTitle {{ font-size: {r(1.5)}px; font-weight: 700; }}
 QLabel#rowDetail {{ color: {p.text_muted}; font-size: {small}px; }}

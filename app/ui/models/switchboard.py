@@ -120,6 +120,10 @@ class DownloadSwitchboard(QObject):
 
     # -------------------------------------------------------------------------------------- actions
 
+    def start(self, key: str) -> None:
+        """Start (or resume) the download of the row `key`, as its Download button would."""
+        self._start(key)
+
     def _start(self, key: str) -> None:
         row, request = self._rows.get(key), self._requests.get(key)
         if row is None or request is None:

@@ -2,8 +2,10 @@
 
 Shown at first start (no model installed) and whenever the window wants it again. From the top: a
 headline, one line on Ossian, this computer ("NVIDIA GeForce RTX 4090 · 23.5 of 24 GiB free · 64 GiB
-RAM"), the catalog model the planner suggests for it with the planner's reason and a large Download
-button, "Import a GGUF file…", and the other catalog models, each with its fit and a Download button.
+RAM"), the gpt-oss other apps already downloaded ("Already on this computer": the Hugging Face cache,
+LM Studio, Ollama; each used where it is with one click, or the reason it cannot be), the catalog model
+the planner suggests for it with the planner's reason and a large Download button, "Import a GGUF
+file…", and the other catalog models, each with its fit and a Download button.
 
 Reading the machine starts the llama.cpp probe (0.3-1 s), so the advice is gathered in the background
 and the model rows appear when it arrives. Downloads belong to the workspace's `DownloadManager`,
@@ -31,9 +33,11 @@ from app.models import (
     load_catalog,
 )
 from app.ui.bridge import run_in_background
+from app.ui.first_frame import after_first_paint
 from app.ui.models.advice import Advice, gather_advice
 from app.ui.models.download_row import DownloadRow, Variant
 from app.ui.models.feed import DEFAULT_INTERVAL_MS
+from app.ui.models.found_panel import FoundPanel
 from app.ui.models.import_panel import ImportPanel
 from app.ui.models.other_downloads import OtherDownloads
 from app.ui.models.parts import Banner, CentredColumn, ListCard, text_label
@@ -106,6 +110,11 @@ class WelcomePage(QWidget):
         self.eyebrow = text_label("FINDING THE BEST MODEL FOR THIS COMPUTER…", "eyebrow", self.hero_card)
         self._hero_layout.addWidget(self.eyebrow)
 
+        self.found_panel = FoundPanel(workspace, theme, self)
+        self.found_panel.imported.connect(self._imported)
+        self.found_panel.loadRequested.connect(self.loadRequested)
+        self.found_panel.downloadRequested.connect(self._download_instead)
+
         self.import_panel = ImportPanel(workspace.library, theme, self)
         self.import_panel.imported.connect(self._imported)
         self.import_panel.loadRequested.connect(self.loadRequested)
@@ -127,6 +136,8 @@ class WelcomePage(QWidget):
         column.addWidget(self.notice)
         column.addWidget(self.advice_note)
         column.addSpacing(px(0.3))
+        column.addWidget(self.found_panel)
+        column.addSpacing(px(1.2))
         column.addWidget(self.hero_card)
         column.addSpacing(px(1.2))
         column.addWidget(self.import_panel)
@@ -168,12 +179,14 @@ class WelcomePage(QWidget):
         self.switchboard.set_installed(self._workspace.library.list())
         self.switchboard.sync()
         self.other_downloads.refresh()
+        self.found_panel.refresh()
 
     # ------------------------------------------------------------------------------------- internals
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.refresh()
+        self.found_panel.scan_once()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if _gguf_paths(event):
@@ -198,8 +211,11 @@ class WelcomePage(QWidget):
             return
         catalog = self._catalog
         read_machine = self._workspace.machine
-        run_in_background(lambda: gather_advice(read_machine, catalog), self._advice_ready,
-                          self._advice_failed, name="ossian-advice")
+        # Reading the machine starts the llama.cpp probe: begun while the window is still being built, it
+        # delays the first frame (app.ui.first_frame), so it waits for that frame.
+        after_first_paint(self, lambda: run_in_background(
+            lambda: gather_advice(read_machine, catalog), self._advice_ready, self._advice_failed,
+            name="ossian-advice"))
 
     def _advice_ready(self, advice: Advice) -> None:
         if not shiboken6.isValid(self) or self._catalog is None:
@@ -243,6 +259,21 @@ class WelcomePage(QWidget):
     def _imported(self, _model: object) -> None:
         self.refresh()
         self.modelsChanged.emit()
+
+    def _download_instead(self, entry_id: str) -> None:
+        """A found file Ossian cannot run: its catalog GGUF downloads (its row shows the progress)."""
+        if self.switchboard.row(entry_id) is not None:
+            self.switchboard.start(entry_id)
+            return
+        entry = self._catalog.find(entry_id) if self._catalog is not None else None
+        if entry is None:
+            return
+        try:  # the rows come with the machine's advice; until then the download starts without one
+            self._workspace.downloads.start(DownloadRequest.from_catalog(entry))
+        except ModelsError as exc:
+            self.notice.set_message(str(exc), "danger")
+            return
+        self.other_downloads.refresh()
 
 
 def _gguf_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
