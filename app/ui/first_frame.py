@@ -1,0 +1,65 @@
+"""Work that waits for the window's first frame.
+
+Start-up builds the whole window before anything is on screen. Background work begun while it is built
+takes the GIL and a CPU core from it: reading the machine starts the llama.cpp probe (a second Python
+process), and on the 2-core development machine the welcome page's advice, started in its constructor,
+delayed the first paint by about 0.15 s (bench/startup.py; docs/performance.md, Start-up).
+
+`after_first_paint(widget, callback)` calls back on the main thread once the widget's window has
+painted. A window that is already on screen, or that is not shown by the time the event loop first
+runs (a page built and never shown, as in tests), gets the call on that first turn; one shown but not
+painted within `FALLBACK_MS` (started minimised) gets it then, so nothing waits on a frame that never
+comes. The call is dropped with the widget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import shiboken6
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QWidget
+
+FALLBACK_MS = 2000
+
+
+def after_first_paint(widget: QWidget, callback: Callable[[], None]) -> None:
+    """Call `callback()` once, after the first paint of `widget`'s window (see the module's note)."""
+    _AfterFirstPaint(widget, callback)
+
+
+class _AfterFirstPaint(QObject):
+    """A child of the widget that watches its window's paint events and calls back once."""
+
+    def __init__(self, widget: QWidget, callback: Callable[[], None]) -> None:
+        super().__init__(widget)  # its child: deleted with it, timers and all
+        self._callback = callback
+        self._window: QWidget | None = None
+        self._done = False
+        already_shown = widget.window().isVisible()
+        QTimer.singleShot(0, self, self._fire if already_shown else self._first_turn)
+        QTimer.singleShot(FALLBACK_MS, self, self._fire)
+
+    def _first_turn(self) -> None:
+        widget = self.parent()
+        assert isinstance(widget, QWidget)
+        window = widget.window()
+        if not window.isVisible():  # nothing will be painted: no frame to wait for
+            self._fire()
+            return
+        self._window = window
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and not self._done:
+            QTimer.singleShot(0, self, self._fire)  # once this frame is out
+        return False
+
+    def _fire(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        if self._window is not None and shiboken6.isValid(self._window):
+            self._window.removeEventFilter(self)
+        self.deleteLater()
+        self._callback()
