@@ -23,6 +23,11 @@ SANDBOX_FLAG = "--python-sandbox"  # app.tools.sandbox.CHILD_FLAG, not imported:
 
 log = logging.getLogger(__name__)
 
+# What `ossian` may carry and still only start the window. With nothing else on the line, main() starts it
+# without build_parser(): importing every subcommand's module to build `--help` pulled in most of the app
+# (and each command's own libraries) before the first frame, over a second of a 3.5 s start-up.
+WINDOW_FLAGS = frozenset({"-v", "--verbose"})
+
 # Subcommands in the order `ossian --help` lists them; each module has register(subparsers).
 COMMAND_MODULES: tuple[str, ...] = (
     "app.commands.doctor",
@@ -70,21 +75,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     child_status = _run_child(argv)
     if child_status is not None:
         return child_status
+    if all(arg in WINDOW_FLAGS for arg in argv):  # the window: no subcommand's parser to build
+        return _run_window(verbose=bool(argv))
 
     parser = build_parser()
     args = parser.parse_args(argv)
-
-    from app.logsetup import configure_logging
-    from app.paths import app_paths
-
-    paths = app_paths()
-    configure_logging(paths.log_file, verbose=args.verbose)
-    log.info("ossian %s: %s", __version__, args.command or "gui")
-
     if args.command is None:
-        from app.ui.launch import run_gui
-
-        return run_gui(argv=[sys.argv[0]])
+        return _run_window(verbose=args.verbose)
+    _configure_logging(args.verbose, args.command)
     try:
         return int(args.handler(args) or 0)
     except UsageError as exc:
@@ -96,6 +94,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("ossian: interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def _configure_logging(verbose: bool, command: str) -> None:
+    """Log to the log file (and stderr when `verbose`), starting with the version and the command."""
+    from app.logsetup import configure_logging
+    from app.paths import app_paths
+
+    configure_logging(app_paths().log_file, verbose=verbose)
+    log.info("ossian %s: %s", __version__, command)
+
+
+def _run_window(*, verbose: bool) -> int:
+    """Start the desktop app (the window's own imports happen here, not for a subcommand)."""
+    _configure_logging(verbose, "gui")
+    from app.ui.launch import run_gui
+
+    return run_gui(argv=[sys.argv[0]])
 
 
 def main_gui() -> int:

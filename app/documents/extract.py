@@ -18,7 +18,6 @@ from app.documents.document import ExtractedDocument, PageSpan, spans_for_pages
 from app.documents.docx_text import extract_docx_text
 from app.documents.errors import DocumentError
 from app.documents.html_text import html_to_text
-from app.documents.pdf_text import extract_pdf_pages
 from app.documents.progress import CancelCheck, ProgressCallback, Reporter
 from app.documents.reading import (
     DOCUMENT_LIMIT_REASON,
@@ -88,6 +87,10 @@ def _extract_text(
 ) -> tuple[str, tuple[PageSpan, ...], bool, list[str]]:
     """(text, page spans, paged, warnings) for a detected kind."""
     if detected.kind == "pdf":
+        # pypdf (with PIL and fontTools, 0.3 s) is imported with the first PDF, not with this module: the
+        # window imports this room on its way to the first frame.
+        from app.documents.pdf_text import extract_pdf_pages
+
         page_texts, warnings = extract_pdf_pages(data, name, reporter)
         text, spans = spans_for_pages(page_texts)
         return text, spans, True, warnings

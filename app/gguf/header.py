@@ -16,15 +16,18 @@ nested arrays by a depth, so no header makes the reader grow or recurse without 
 
 from __future__ import annotations
 
+import functools
 import mmap
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import gguf
+from typing import Any, NamedTuple
 
 from app.gguf.errors import ModelFileError
+
+# The `gguf` package is imported where a header is read, not with this module: it imports numpy (with
+# PyYAML, 0.5 s on the development machine), and the window imports this room on its way to the first
+# frame, where no model file is read.
 
 # Arrays longer than this are kept as ArraySummary: nothing Ossian reads is that long.
 MAX_KEPT_ARRAY = 4096
@@ -37,16 +40,26 @@ _MIN_TENSOR_BYTES = 8 + 4 + 4 + 8  # an empty name, no dims, a type, an offset
 _MIN_STRING_BYTES = 8
 _MIN_ARRAY_BYTES = 4 + 8
 
-_SCALAR_FORMATS: dict[int, str] = {
-    gguf.GGUFValueType.UINT8: "<B", gguf.GGUFValueType.INT8: "<b",
-    gguf.GGUFValueType.UINT16: "<H", gguf.GGUFValueType.INT16: "<h",
-    gguf.GGUFValueType.UINT32: "<I", gguf.GGUFValueType.INT32: "<i",
-    gguf.GGUFValueType.UINT64: "<Q", gguf.GGUFValueType.INT64: "<q",
-    gguf.GGUFValueType.FLOAT32: "<f", gguf.GGUFValueType.FLOAT64: "<d",
-    gguf.GGUFValueType.BOOL: "<?",
-}
-_STRING = int(gguf.GGUFValueType.STRING)
-_ARRAY = int(gguf.GGUFValueType.ARRAY)
+
+
+class _ValueTypes(NamedTuple):
+    """The metadata value types, as the `gguf` package numbers them."""
+
+    scalars: dict[int, str]  # the struct format of each scalar type
+    string: int
+    array: int
+
+
+@functools.cache
+def _value_types() -> _ValueTypes:
+    import gguf  # on the first header read (see the imports above)
+
+    kind = gguf.GGUFValueType
+    return _ValueTypes(
+        scalars={kind.UINT8: "<B", kind.INT8: "<b", kind.UINT16: "<H", kind.INT16: "<h",
+                 kind.UINT32: "<I", kind.INT32: "<i", kind.UINT64: "<Q", kind.INT64: "<q",
+                 kind.FLOAT32: "<f", kind.FLOAT64: "<d", kind.BOOL: "<?"},
+        string=int(kind.STRING), array=int(kind.ARRAY))
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,8 @@ class TensorEntry:
 
     @property
     def type_name(self) -> str:
+        import gguf  # a header was read, so this is only a lookup (see the imports above)
+
         return gguf.GGMLQuantizationType(self.ggml_type).name
 
 
@@ -162,6 +177,8 @@ def read_header(path: Path) -> GgufHeader:
 
 
 def _parse(path: Path, buffer: mmap.mmap, size: int) -> GgufHeader:
+    import gguf  # the format's definitions, on the first header read (see the imports above)
+
     cursor = _Cursor(buffer)
     try:
         magic = buffer[:4]
@@ -207,25 +224,26 @@ def _parse(path: Path, buffer: mmap.mmap, size: int) -> GgufHeader:
 
 
 def _value(cursor: _Cursor, value_type: int, path: Path, depth: int = 0) -> Any:
-    if value_type == _STRING:
+    types = _value_types()
+    if value_type == types.string:
         return cursor.string()
-    scalar = _SCALAR_FORMATS.get(value_type)
+    scalar = types.scalars.get(value_type)
     if scalar is not None:
         return cursor.unpack(scalar)
-    if value_type == _ARRAY:
+    if value_type == types.array:
         if depth >= MAX_ARRAY_DEPTH:
             raise ModelFileError(path, "damaged", f"{path.name} is damaged: its metadata nests arrays more "
                                                   f"than {MAX_ARRAY_DEPTH} deep. Download it again.")
         item_type = cursor.unpack("<I")
-        item_bytes = (struct.calcsize(_SCALAR_FORMATS[item_type]) if item_type in _SCALAR_FORMATS
-                      else _MIN_STRING_BYTES if item_type == _STRING else _MIN_ARRAY_BYTES)
+        item_bytes = (struct.calcsize(types.scalars[item_type]) if item_type in types.scalars
+                      else _MIN_STRING_BYTES if item_type == types.string else _MIN_ARRAY_BYTES)
         length = cursor.count(item_bytes)
         if length <= MAX_KEPT_ARRAY:
             return [_value(cursor, item_type, path, depth + 1) for _ in range(length)]
-        if item_type == _STRING:
+        if item_type == types.string:
             cursor.skip_strings(length)
-        elif item_type in _SCALAR_FORMATS:
-            cursor.skip(length * struct.calcsize(_SCALAR_FORMATS[item_type]))
+        elif item_type in types.scalars:
+            cursor.skip(length * struct.calcsize(types.scalars[item_type]))
         else:  # arrays of arrays: no model Ossian runs has long ones; walk them
             for _ in range(length):
                 _value(cursor, item_type, path, depth + 1)
@@ -235,6 +253,8 @@ def _value(cursor: _Cursor, value_type: int, path: Path, depth: int = 0) -> Any:
 
 
 def _tensor(path: Path, name: str, dims: tuple[int, ...], ggml_type: int, offset: int) -> TensorEntry:
+    import gguf  # already imported by _parse: a lookup (see the imports above)
+
     try:
         block, type_size = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType(ggml_type)]
     except (ValueError, KeyError):

@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import psutil
-
 from app.models.download_plan import DownloadPlan, DownloadRequest
 from app.models.errors import ModelsError
 from app.models.library import DOWNLOADS_DIR
@@ -33,6 +31,8 @@ log = logging.getLogger(__name__)
 
 RECORD_FORMAT = 1
 RecordState = Literal["active", "paused", "failed"]
+# psutil (60 ms with socket) is imported only to ask whether a lock's owner is alive: the window imports
+# this module on its way to the first frame, where no lock is taken.
 
 
 @dataclass
@@ -129,7 +129,7 @@ class RecordStore:
             owner = int(lock.read_text(encoding="ascii").strip() or 0)
         except (OSError, ValueError):
             owner = 0
-        if owner and owner != me and psutil.pid_exists(owner):
+        if owner and owner != me and _process_exists(owner):
             raise ModelsError(f"This download is already running in another Ossian process (pid {owner}). "
                               "Let that one finish, or pause it there first.")
         fd, tmp = tempfile.mkstemp(prefix=".lock-", dir=self.folder)
@@ -144,3 +144,10 @@ class RecordStore:
                 lock.unlink()
         except (OSError, ValueError):
             pass
+
+
+def _process_exists(pid: int) -> bool:
+    """Whether a process `pid` runs now (the owner of a lock file)."""
+    import psutil  # only here (see the imports above)
+
+    return psutil.pid_exists(pid)

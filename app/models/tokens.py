@@ -16,9 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-import keyring
-
 from app.models.errors import TokenError
+
+# `keyring` is imported where the token is read, saved or removed, not with this module: it finds its
+# backends through the installed packages' entry points (0.1 s), and the window imports this module on its
+# way to the first frame, where no token is needed.
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ class TokenStore:
         token = check_token(token)
         with self._lock:
             self._session_token = token
+        import keyring  # on first use (see the imports above)
+
         try:
             keyring.set_password(self._service, KEYRING_USER, token)
         except Exception as exc:  # any backend failure: NoKeyringError, D-Bus errors, a locked keychain
@@ -77,6 +81,8 @@ class TokenStore:
         with self._lock:
             if self._session_token:
                 return self._session_token, "session"
+        import keyring  # on first use (see the imports above)
+
         try:
             stored = keyring.get_password(self._service, KEYRING_USER)
         except Exception as exc:
@@ -94,6 +100,8 @@ class TokenStore:
         """Forget the session token and delete the keyring entry (if any)."""
         with self._lock:
             self._session_token = None
+        import keyring  # on first use (see the imports above)
+
         try:
             keyring.delete_password(self._service, KEYRING_USER)
         except Exception as exc:  # nothing stored, or no keyring: either way nothing is left

@@ -17,8 +17,6 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-import psutil
-
 from app.engine.probe import ProbeReport, run_probe
 from app.planner import device_fallbacks
 from app.units import GIB, format_bytes
@@ -28,6 +26,8 @@ DeviceKind = Literal["gpu", "igpu", "accel"]
 # machines with more than 36 GB, about two thirds below (measured: 96 GiB of 128, 48 of 64).
 APPLE_WORKING_SET_LARGE = 0.75
 APPLE_WORKING_SET_SMALL = 2 / 3
+# psutil is imported where the machine is read, not with this module: the window imports the planner on
+# its way to the first frame and reads the machine afterwards, in the background (60 ms with socket).
 ALLOW_SOFTWARE_GPUS = "OSSIAN_ALLOW_SOFTWARE_GPU"  # "1": plan for lavapipe & co. (the GPU-path tests)
 
 
@@ -110,6 +110,8 @@ class Machine:
 def detect_machine(probe: ProbeReport | None = None, pinned_gpu: str = "") -> Machine:
     """This machine now. Re-run it to re-read free memory (the fallback ladder does, between steps).
     `pinned_gpu` is the device the user chose in Settings (llama.cpp's name, e.g. "Vulkan1")."""
+    import psutil  # when the machine is read (see the imports above)
+
     probe = probe if probe is not None else run_probe()
     memory = psutil.virtual_memory()
     cores = psutil.cpu_count(logical=False) or psutil.cpu_count() or None
@@ -152,6 +154,8 @@ def describe_machine(*, gpu_free: int | None = None, gpu_total: int | None = Non
                      unified: bool = False, cores: int | None = None, gpu_name: str = "") -> Machine:
     """A machine as a person describes it. Missing RAM is this machine's; missing free GPU memory is the
     total less a little for the desktop (0.5 GiB, or on unified memory what macOS keeps for itself)."""
+    import psutil  # when the machine is read (see the imports above)
+
     memory = psutil.virtual_memory()
     ram_total = ram if ram is not None else memory.total
     ram_available = ram if ram is not None else memory.available

@@ -49,10 +49,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import psutil
-
 from app.tools import sandbox_child
 from app.tools.truncation import StreamingTruncator
+
+# psutil (60 ms with socket) is imported where a run's processes are measured or killed, not with this
+# module: the window imports the tools on its way to the first frame, where nothing runs.
 
 log = logging.getLogger(__name__)
 
@@ -450,6 +451,8 @@ def over_limits(pid: int, limits: SandboxLimits, *, check_memory: bool,
     """Whether process `pid` (and, if it may start any, its children) is over the memory or CPU limit."""
     if not (check_memory or check_cpu):
         return None
+    import psutil  # with the first run (see the imports above)
+
     try:
         root = psutil.Process(pid)
         tree = [root, *root.children(recursive=True)] if limits.allow_subprocesses else [root]
@@ -479,6 +482,8 @@ def kill_process_group(process: subprocess.Popen[bytes]) -> None:
         except (ProcessLookupError, PermissionError):
             pass
         return
+    import psutil  # with the first run (see the imports above)
+
     try:
         parent = psutil.Process(process.pid)
         for proc in [*parent.children(recursive=True), parent]:

@@ -10,17 +10,22 @@ drawn as small tags, never as the bracket soup the model writes; 【】 without 
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable, MutableMapping, Sequence
-from typing import Any
-
-from markdown_it import MarkdownIt
-from markdown_it.rules_core import StateCore
-from markdown_it.token import Token
-from markdown_it.utils import OptionsDict
+from typing import TYPE_CHECKING, Any
 
 from app.ui.render.highlight import CodeHighlighter, language_name
+
+# markdown-it is imported with the first parse, not with this module (its parser is built then too): the
+# window builds a renderer before its first frame, which parses no Markdown (80 ms on the development
+# machine).
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_core import StateCore
+    from markdown_it.token import Token
+    from markdown_it.utils import OptionsDict
 
 # Set in the env while the open tail is rendered: nested code is then escaped, not lexed, because the
 # tail is rendered again on every frame and pygments is slow (see highlight.py).
@@ -47,6 +52,8 @@ def citation_label(marker: str) -> str:
 
 def _split_citations(state: StateCore) -> None:
     """Core rule: text tokens holding `【…】` become text, citation, text (code spans are not text)."""
+    from markdown_it.token import Token  # imported by the parse that runs this rule (see the imports)
+
     for block in state.tokens:
         if block.type != "inline" or not block.children or "【" not in block.content:
             continue
@@ -66,7 +73,7 @@ def _split_citations(state: StateCore) -> None:
         block.children = children
 
 
-RenderRule = Callable[[Sequence[Token], int, OptionsDict, Any], str]
+RenderRule = Callable[[Sequence["Token"], int, "OptionsDict", Any], str]
 
 
 def _rule(method: RenderRule) -> Callable[..., str]:
@@ -82,6 +89,12 @@ class MarkdownRenderer:
 
     def __init__(self, highlighter: CodeHighlighter) -> None:
         self.highlighter = highlighter
+
+    @functools.cached_property
+    def _md(self) -> MarkdownIt:
+        """The parser and its render rules, built on first use (see the imports above)."""
+        from markdown_it import MarkdownIt
+
         md = MarkdownIt("commonmark", {"html": False, "xhtmlOut": False, "breaks": False, "linkify": False})
         md.enable(["table", "strikethrough"])
         md.core.ruler.push("citations", _split_citations)
@@ -96,7 +109,7 @@ class MarkdownRenderer:
         md.add_render_rule("blockquote_open", _rule(lambda *_: '<table class="quote" cellspacing="0" '
                                                     'cellpadding="0" border="0"><tr><td class="quote">'))
         md.add_render_rule("blockquote_close", _rule(lambda *_: "</td></tr></table>"))
-        self._md = md
+        return md
 
     def parse(self, text: str, env: MutableMapping[str, Any]) -> list[Token]:
         return self._md.parse(text, env)

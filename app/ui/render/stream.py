@@ -19,12 +19,13 @@ not reach that block. Models hardly ever write them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from markdown_it.token import Token
+from typing import TYPE_CHECKING, Any
 
 from app.ui.render.highlight import language_name
 from app.ui.render.markdown import STREAMING_KEY, MarkdownRenderer
+
+if TYPE_CHECKING:  # markdown-it is imported with the first parse (see app.ui.render.markdown)
+    from markdown_it.token import Token
 
 CODE_TAG = "code"  # the tag a CodePiece counts as for spacing
 
