@@ -32,6 +32,7 @@ WINDOW_FLAGS = frozenset({"-v", "--verbose"})
 COMMAND_MODULES: tuple[str, ...] = (
     "app.commands.doctor",
     "app.commands.chat",
+    "app.commands.serve",
     "app.commands.models",
     "app.commands.harmony",
     "app.commands.plan",

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from app import harmony
 from app.chat import prompt
+from app.chat.completion import Completion, complete, new_parser
 from app.chat.events import (
     ChatListener,
     ItemDelta,
@@ -34,15 +35,7 @@ from app.chat.events import (
     TurnStatus,
 )
 from app.chat.outcome import answer_status
-from app.engine.interface import (
-    Done,
-    Engine,
-    EngineError,
-    GenerateRequest,
-    Generation,
-    SamplingSettings,
-    TokenEvent,
-)
+from app.engine.interface import Done, Engine, EngineError, GenerateRequest, SamplingSettings
 from app.harmony.segments import CHANNEL, MESSAGE
 from app.store import (
     MessageRecord,
@@ -127,7 +120,7 @@ class TurnRunner:
         self._emit = listener
         self._options = options or TurnOptions()
         self._stop = threading.Event()
-        self._generation: Generation | None = None
+        self._generation: Completion | None = None
         self._lock = threading.Lock()
         self._store_failed = False
 
@@ -204,7 +197,7 @@ class TurnRunner:
         model = self._engine.model
         if model is None:
             return _StepResult(error=EngineError("not_loaded", "No model is loaded. Load a model first."))
-        parser = harmony.StreamParser(model.special_ids, role=harmony.ASSISTANT)
+        parser = new_parser(self._engine)
         live: dict[int, _LiveMessage] = {}
         if continue_message is not None:
             history = [m for m in stored if m.id != continue_message.id]
@@ -220,28 +213,23 @@ class TurnRunner:
         with self._lock:
             if self._stop.is_set():
                 return _StepResult(done=Done("cancelled"))
-            generation = self._engine.generate(request)
-            self._generation = generation
+            completion = complete(self._engine, request, parser=parser)
+            self._generation = completion
         result = _StepResult()
         try:
-            for event in generation:
-                if isinstance(event, TokenEvent):
-                    for parsed in parser.feed(event.id, event.piece):
-                        self._apply(parsed, live, result)
-                elif isinstance(event, Done):
-                    result.done = event
-                elif isinstance(event, EngineError):
-                    result.error = event
+            for parsed in completion:
+                # Events after the engine's last word close what is still open: complete only when the
+                # model ended its turn there, interrupted when a limit, a stop or an error cut it off.
+                clean = not completion.finished or completion.ended_cleanly
+                self._apply(parsed, live, result, status="complete" if clean else "interrupted")
         finally:
             with self._lock:
                 self._generation = None
-        clean_end = result.done is not None and result.done.reason in ("return", "call", "eog")
-        for parsed in parser.finish():
-            self._apply(parsed, live, result, status="complete" if clean_end else "interrupted")
+        result.done, result.error = completion.done, completion.error
         totals.add(result.done, model.n_ctx)
         return result
 
-    def _resume_in_parser(self, parser: harmony.StreamParser, message: MessageRecord,
+    def _resume_in_parser(self, parser: harmony.HarmonyParser, message: MessageRecord,
                           live: dict[int, _LiveMessage]) -> None:
         """Put the parser inside `message`'s content, as if it had just read its header."""
         if message.channel:

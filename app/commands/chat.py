@@ -1,7 +1,8 @@
 """`ossian chat`: one question to a local gpt-oss model, answered on stdout, from the command line.
 
-The prompt is rendered with `app.harmony` (a system message with the reasoning effort and today's date,
-then the user's message), streamed through the engine worker, and parsed token by token: the `final`
+The question goes through the completion every caller shares (`app.chat.completion`: a system message
+with the reasoning effort and today's date, then the user's message), streamed through the engine worker
+and parsed token by token: the `final`
 channel goes to stdout as it arrives; reasoning (and preambles) go to stderr with `--show-reasoning`; the
 statistics go to stderr with `--stats`. `--grammar FILE` constrains the output with GBNF (it may name
 Harmony specials such as `<|channel|>`). Any failure exits non-zero with a message saying what to do.
@@ -14,37 +15,25 @@ also prints the plan's one-sentence explanation.
 from __future__ import annotations
 
 import argparse
-import datetime
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
+from app.chat.completion import Completion, CompletionRequest, complete, prompt_settings
 from app.commands import CommandError, UsageError
 from app.engine.client import WorkerEngine
-from app.engine.interface import (
-    Done,
-    EngineError,
-    EngineFailure,
-    GenerateRequest,
-    Generation,
-    SamplingSettings,
-    TokenEvent,
-)
+from app.engine.interface import Done, EngineError, EngineFailure, SamplingSettings
 from app.gguf import read_profile
 from app.harmony import (
-    SYSTEM,
     USER,
     DisplayKind,
     Message,
     MessageEnded,
     MessageStarted,
     ReasoningEffort,
-    StreamParser,
-    SystemContent,
     TextDelta,
     display_kind,
-    render_conversation,
     turn_answer,
 )
 from app.planner import Plan, PlanRequest, detect_machine, make_plan
@@ -85,36 +74,31 @@ def run(args: argparse.Namespace) -> int:
     plan = default_plan(args.model, args.ctx, args.threads)
     if args.stats:
         print(f"plan: {plan.explanation}", file=sys.stderr)
-    messages = [
-        Message(SYSTEM, SystemContent(reasoning_effort=ReasoningEffort(args.effort),
-                                      conversation_start_date=datetime.date.today().isoformat())),
-        Message(USER, prompt),
-    ]
-    request = GenerateRequest(
-        segments=tuple(render_conversation(messages)),
+    request = CompletionRequest(
+        messages=(Message(USER, prompt),),
+        settings=prompt_settings(ReasoningEffort(args.effort)),
         sampling=SamplingSettings(temperature=args.temperature, seed=args.seed, max_tokens=args.max_tokens),
         grammar=grammar,
     )
     engine = WorkerEngine()
     try:
         try:
-            info = engine.load(plan.load).result()
+            engine.load(plan.load).result()
         except EngineFailure as exc:
             # Say what happened to this command: nothing was asked, and it keeps no conversation.
             raise CommandError(f"{exc.error.message} The question was not asked.") from None
         printer = AnswerPrinter(sys.stdout, sys.stderr if args.show_reasoning else None)
-        parser = StreamParser(info.special_ids)
-        generation = engine.generate(request)
+        completion = complete(engine, request)
         try:
-            outcome = _stream(generation, parser, printer)
+            outcome = _stream(completion, printer)
         except KeyboardInterrupt:
-            generation.cancel()
+            completion.cancel()
             raise
     finally:
         engine.close()
     if isinstance(outcome, EngineError):
         raise CommandError(outcome.message)
-    printer.finish(parser.messages)
+    printer.finish(list(completion.result().all_messages))
     if args.stats:
         print(format_stats(outcome), file=sys.stderr)
     return 0
@@ -193,16 +177,13 @@ class AnswerPrinter:
         print(text, file=sys.stderr, flush=True)
 
 
-def _stream(generation: Generation, parser: StreamParser, printer: AnswerPrinter) -> Done | EngineError:
-    for event in generation:
-        if isinstance(event, TokenEvent):
-            for parsed in parser.feed(event.id, event.piece):
-                printer.on_event(parsed)
-            continue
-        for parsed in parser.finish():
-            printer.on_event(parsed)
-        return event
-    return EngineError("internal", "The engine ended the reply without saying why.")
+def _stream(completion: Completion, printer: AnswerPrinter) -> Done | EngineError:
+    for parsed in completion:
+        printer.on_event(parsed)
+    if completion.error is not None:
+        return completion.error
+    assert completion.done is not None
+    return completion.done
 
 
 def _prompt_text(words: list[str]) -> str:
