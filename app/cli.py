@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 # What `ossian` may carry and still only start the window. With nothing else on the line, main() starts it
 # without build_parser(): importing every subcommand's module to build `--help` pulled in most of the app
-# (and each command's own libraries) before the first frame, over a second of a 3.5 s start-up.
+# (and each command's own libraries) before the first frame: over a second of a 2.1 s start-up.
 WINDOW_FLAGS = frozenset({"-v", "--verbose"})
 
 # Subcommands in the order `ossian --help` lists them; each module has register(subparsers).

@@ -5,7 +5,8 @@ paint event (CLOCK_MONOTONIC is one clock for every process on the machine). Sid
 
 - bare: PySide6 with one QLabel in a window, the least any Qt app can do (the baseline);
 - welcome: `ossian` (the real entry point, `app.cli.main`) on a fresh home: the welcome page;
-- conversation: `ossian` on a home whose store holds one 200-message conversation, reopened at start.
+- conversation: `ossian` on a home whose store holds one 200-message conversation (the sidebar lists it;
+  the window opens on a new chat).
 
 It prints the median of each with its ratio against bare (the target is at most 2x).
 

@@ -87,7 +87,7 @@ def _extract_text(
 ) -> tuple[str, tuple[PageSpan, ...], bool, list[str]]:
     """(text, page spans, paged, warnings) for a detected kind."""
     if detected.kind == "pdf":
-        # pypdf (with PIL and fontTools, 0.3 s) is imported with the first PDF, not with this module: the
+        # pypdf (with PIL and fontTools, 0.25 s) is imported with the first PDF, not with this module: the
         # window imports this room on its way to the first frame.
         from app.documents.pdf_text import extract_pdf_pages
 

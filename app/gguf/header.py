@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from app.gguf.errors import ModelFileError
 
 # The `gguf` package is imported where a header is read, not with this module: it imports numpy (with
-# PyYAML, 0.5 s on the development machine), and the window imports this room on its way to the first
+# PyYAML, 0.2 s on the development machine), and the window imports this room on its way to the first
 # frame, where no model file is read.
 
 # Arrays longer than this are kept as ArraySummary: nothing Ossian reads is that long.

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 RECORD_FORMAT = 1
 RecordState = Literal["active", "paused", "failed"]
-# psutil (60 ms with socket) is imported only to ask whether a lock's owner is alive: the window imports
+# psutil (30-60 ms) is imported only to ask whether a lock's owner is alive: the window imports
 # this module on its way to the first frame, where no lock is taken.
 
 

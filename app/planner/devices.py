@@ -27,7 +27,7 @@ DeviceKind = Literal["gpu", "igpu", "accel"]
 APPLE_WORKING_SET_LARGE = 0.75
 APPLE_WORKING_SET_SMALL = 2 / 3
 # psutil is imported where the machine is read, not with this module: the window imports the planner on
-# its way to the first frame and reads the machine afterwards, in the background (60 ms with socket).
+# its way to the first frame and reads the machine afterwards, in the background (30-60 ms).
 ALLOW_SOFTWARE_GPUS = "OSSIAN_ALLOW_SOFTWARE_GPU"  # "1": plan for lavapipe & co. (the GPU-path tests)
 
 

@@ -52,7 +52,7 @@ from typing import Literal
 from app.tools import sandbox_child
 from app.tools.truncation import StreamingTruncator
 
-# psutil (60 ms with socket) is imported where a run's processes are measured or killed, not with this
+# psutil (30-60 ms) is imported where a run's processes are measured or killed, not with this
 # module: the window imports the tools on its way to the first frame, where nothing runs.
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from app.ui.render.highlight import CodeHighlighter, language_name
 
 # markdown-it is imported with the first parse, not with this module (its parser is built then too): the
-# window builds a renderer before its first frame, which parses no Markdown (80 ms on the development
+# window builds a renderer before its first frame, which parses no Markdown (50 ms on the development
 # machine).
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
