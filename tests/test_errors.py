@@ -27,6 +27,7 @@ OUTSIDE_THE_TREE = {
     # Internal signals that carry half a sentence to the one caller in their room, which words them
     # into the room's own error (as it does with sqlite3's or expat's exceptions).
     "app.documents.xml_stream.XmlLimitError": "becomes DocumentError('too_large') in docx_text",
+    "app.models.found_verdict.HeaderUnreadable": "becomes a found model's 'not_gguf' reason in its verdict",
     "app.store.migrations.SchemaMismatch": "becomes IncompatibleDatabase when the store opens",
     # The sandbox child imports nothing of the app: it runs locked down, in a process of its own.
     "app.tools.sandbox_child.SandboxViolation": "the child's audit hook, a PermissionError for the code",
