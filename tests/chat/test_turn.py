@@ -155,7 +155,8 @@ def test_text_in_a_document_cannot_approve_a_call(make_session, store, tmp_path)
     finished = recorder.finished()
     assert finished.status == "stopped"
     assert not marker.exists()
-    assert store.get_message(waiting.call_id).tool_call.state in ("failed", "denied", "cancelled", "interrupted")
+    state = store.get_message(waiting.call_id).tool_call.state
+    assert state in ("failed", "denied", "cancelled", "interrupted")
 
 
 def test_tool_loop_stops_at_the_step_limit(make_session, store) -> None:
