@@ -29,7 +29,11 @@ def after_first_paint(widget: QWidget, callback: Callable[[], None]) -> None:
 
 
 class _AfterFirstPaint(QObject):
-    """A child of the widget that watches its window's paint events and calls back once."""
+    """A child of the widget that watches its window's paint events and calls back once.
+
+    Its timers are its own children (not `QTimer.singleShot` with a context): deleted with it, whatever
+    order Qt tears a window down in, so no timer can fire into a widget that is gone.
+    """
 
     def __init__(self, widget: QWidget, callback: Callable[[], None]) -> None:
         super().__init__(widget)  # its child: deleted with it, timers and all
@@ -37,8 +41,16 @@ class _AfterFirstPaint(QObject):
         self._window: QWidget | None = None
         self._done = False
         already_shown = widget.window().isVisible()
-        QTimer.singleShot(0, self, self._fire if already_shown else self._first_turn)
-        QTimer.singleShot(FALLBACK_MS, self, self._fire)
+        self._soon = self._timer(0, self._fire if already_shown else self._first_turn)
+        self._fallback = self._timer(FALLBACK_MS, self._fire)
+
+    def _timer(self, interval_ms: int, slot: Callable[[], None]) -> QTimer:
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(interval_ms)
+        timer.timeout.connect(slot)
+        timer.start()
+        return timer
 
     def _first_turn(self) -> None:
         widget = self.parent()
@@ -52,13 +64,17 @@ class _AfterFirstPaint(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Paint and not self._done:
-            QTimer.singleShot(0, self, self._fire)  # once this frame is out
+            self._soon.timeout.disconnect()
+            self._soon.timeout.connect(self._fire)
+            self._soon.start()  # once this frame is out
         return False
 
     def _fire(self) -> None:
-        if self._done:
+        if self._done or not shiboken6.isValid(self):
             return
         self._done = True
+        self._soon.stop()
+        self._fallback.stop()
         if self._window is not None and shiboken6.isValid(self._window):
             self._window.removeEventFilter(self)
         self.deleteLater()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.ui.first_frame import after_first_paint
 from tests.ui.conftest import WAIT_MS
@@ -32,13 +32,15 @@ def test_a_window_shown_at_start_paints_before_the_work_starts(qtbot) -> None:
     QVBoxLayout(window).addWidget(page)
     log: list[str] = []
     paints = PaintLog(window, log)
-    QApplication.instance().installEventFilter(paints)
+    # On the window itself, not the application: an application-wide Python filter also sees events of
+    # objects that earlier tests left half-destroyed, and PySide crashes wrapping them.
+    window.installEventFilter(paints)
     try:
         after_first_paint(page, lambda: log.append("work"))  # asked while the window is being built
         window.show()
         qtbot.waitUntil(lambda: "work" in log, timeout=WAIT_MS)
     finally:
-        QApplication.instance().removeEventFilter(paints)
+        window.removeEventFilter(paints)
     assert log[0] == "paint" and log.count("work") == 1
 
 
