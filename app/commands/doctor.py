@@ -105,8 +105,8 @@ def sandbox_report(sandbox: PythonSandbox | None = None) -> dict[str, Any]:
                    + ". Code that reaches C (ctypes, native modules) can get past those; approve python "
                    "calls with that in mind.")
     else:
-        summary = ("The operating system enforces every limit on the python tool's code (and the app stops it "
-                   "at its time limit).")
+        summary = ("The operating system enforces every limit on the python tool's code (and the app "
+                   "stops it at its time limit).")
     return {"outcome": run.outcome, "protections": protections, "summary": summary}
 
 
