@@ -179,7 +179,7 @@ class Workspace:
         request = PlanRequest(n_ctx=n_ctx or self.settings.context_tokens)
         result: LadderResult = load_with_fallback(
             self.engine, profile, lambda: self.machine(refresh=True), request,
-            RememberedPlans(self.paths.data / "remembered-plans.json"), on_attempt)
+            RememberedPlans.in_folder(self.paths.data), on_attempt)
         loaded = LoadedModel(Path(profile.path), model_name(Path(profile.path), self.library),
                              result.info, result.plan, result.explanation, result.attempts)
         self._loaded = loaded

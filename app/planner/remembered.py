@@ -27,7 +27,7 @@ from app.planner.devices import Machine
 from app.planner.plan import PlanRequest
 
 log = logging.getLogger(__name__)
-FILE_NAME = "plans.json"
+FILE_NAME = "remembered-plans.json"  # the window's file since it first remembered a plan
 FORMAT_VERSION = 1
 
 
@@ -77,6 +77,11 @@ class RememberedPlans:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or app_paths().data / FILE_NAME
+
+    @classmethod
+    def in_folder(cls, folder: Path) -> RememberedPlans:
+        """The file in `folder` (the workspace's data folder), under its one name."""
+        return cls(folder / FILE_NAME)
 
     def recall(self, profile: GgufProfile, machine: Machine) -> Tightening:
         entry = self._read().get(plan_key(profile, machine))

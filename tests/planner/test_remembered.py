@@ -20,7 +20,7 @@ def machine(total_gib: int = 24, runtime: str = "llama.cpp b1 / NVIDIA driver 57
 
 def test_round_trip_in_the_data_folder(profile_20b: GgufProfile, ossian_home: Path) -> None:
     store = RememberedPlans()
-    assert store.path == ossian_home / "data" / "plans.json"
+    assert store.path == ossian_home / "data" / "remembered-plans.json"
     assert store.recall(profile_20b, machine()) == Tightening()
     worked = Tightening(gpu_deficit=400 * 2**20, kv_type="q8_0", max_ctx=65536)
     store.remember(profile_20b, machine(), worked)
@@ -56,7 +56,7 @@ def test_a_damaged_file_is_set_aside(profile_20b: GgufProfile, ossian_home: Path
     store.path.parent.mkdir(parents=True)
     store.path.write_text("{ not json")
     assert store.recall(profile_20b, machine()).is_empty
-    assert (store.path.parent / "plans.json.damaged").read_text() == "{ not json"
+    assert (store.path.parent / "remembered-plans.json.damaged").read_text() == "{ not json"
     store.remember(profile_20b, machine(), Tightening(kv_type="q8_0"))
     assert store.recall(profile_20b, machine()).kv_type == "q8_0"
 
