@@ -63,11 +63,21 @@ class _AfterFirstPaint(QObject):
         window.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Paint and not self._done:
+        kind = event.type()
+        if kind in (QEvent.Type.Paint, QEvent.Type.Hide, QEvent.Type.Close) and not self._done:
+            # Off the window at once: a Python filter still on a window that Qt tears down is called
+            # with the half-destroyed window, and PySide crashes wrapping it. After the first paint, or a
+            # hide or close before it (no frame is coming), nothing here needs the window's events.
+            self._stop_watching()
             self._soon.timeout.disconnect()
             self._soon.timeout.connect(self._fire)
             self._soon.start()  # once this frame is out
         return False
+
+    def _stop_watching(self) -> None:
+        if self._window is not None and shiboken6.isValid(self._window):
+            self._window.removeEventFilter(self)
+        self._window = None
 
     def _fire(self) -> None:
         if self._done or not shiboken6.isValid(self):
@@ -75,7 +85,6 @@ class _AfterFirstPaint(QObject):
         self._done = True
         self._soon.stop()
         self._fallback.stop()
-        if self._window is not None and shiboken6.isValid(self._window):
-            self._window.removeEventFilter(self)
+        self._stop_watching()
         self.deleteLater()
         self._callback()
