@@ -87,6 +87,9 @@ class ChatController(QObject):
         self.conversation_id: int | None = None
         self._bridge = EventBridge(self)
         self._bridge.received.connect(self._on_event)
+        # Set by close(): events a stopped session queued before it ended arrive after the workspace
+        # (and its store) closed, and must not reach it.
+        self._closed = False
         self.collector = StreamingCollector(self)  # no full collection pauses a streaming answer
         self.busyChanged.connect(self.collector.set_streaming)
         self._items: dict[int, tuple[TurnWidget, str]] = {}  # stored message id -> (turn widget, kind)
@@ -274,6 +277,8 @@ class ChatController(QObject):
     # ------------------------------------------------------------------------------ live events
 
     def _on_event(self, event: object) -> None:
+        if self._closed:
+            return
         if isinstance(event, ev.TurnStarted):
             self._set_busy(True)
         elif isinstance(event, ev.ItemStarted):
@@ -446,3 +451,4 @@ class ChatController(QObject):
 
     def close(self) -> None:
         self._close_session()
+        self._closed = True

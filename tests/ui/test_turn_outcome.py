@@ -3,9 +3,11 @@ reopened: one rule (`chat.outcome.turn_outcome`) decides both."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 
 from app.engine.testing import harmony_reply
+from app.store.errors import StoreError
 from tests.ui.conftest import WAIT_MS
 from tests.ui.test_main_window import send, wait_idle
 
@@ -55,3 +57,17 @@ def test_a_no_final_notice_points_where_the_text_is(qtbot, make_window, engine) 
     answer = items.index(assistant.answer_view())
     assert ("above" in assistant.notice_text()) == (answer < notice)
     assert ("below" in assistant.notice_text()) == (answer > notice)
+
+
+def test_closing_the_window_mid_answer_leaves_queued_events_unread(qtbot, make_window, engine) -> None:
+    """A stopped turn's last events are queued for the Qt thread; they arrive after the store closed."""
+    window = make_window()
+    engine.tokens_per_second = 200
+    engine.queue(harmony_reply([("final", "word " * 400)]))
+    send(qtbot, window, "a long answer")
+    assistant = window.chat_view.turns()[-1].assistant
+    qtbot.waitUntil(lambda: len(assistant.answer_text()) > 20, timeout=WAIT_MS)
+    window.close()
+    with pytest.raises(StoreError):  # the store is closed, as at the end of a run
+        window.workspace.store.list_conversations()
+    qtbot.wait(200)  # the queued TurnFinished is delivered here; reading the closed store would raise
