@@ -348,9 +348,38 @@ def command_test(env_dir: Path, args: list[str], flavour: Flavour | None = None)
     if lint != 0:
         say("lint failed")
         return lint
+    servers = ensure_mcp_test_servers()
+    if servers is not None:
+        env["OSSIAN_MCP_TEST_SERVERS"] = str(servers)
     say("tests: pytest")
     status = subprocess.call([str(venv_python(env_dir)), "-m", "pytest", *args], cwd=ROOT, env=env)
     return exit_status("pytest", status)
+
+
+def ensure_mcp_test_servers() -> Path | None:
+    """The MCP reference servers the tests start (tests/tools/mcp/package.json, pinned by its lock),
+    installed with npm into the cache, outside the checkout; reinstalled when the lock changes. Returns
+    their node_modules folder, or None (said) where this machine has no npm: those tests then skip
+    only if `node` is missing too, and fail otherwise."""
+    source = ROOT / "tests" / "tools" / "mcp"
+    npm = shutil.which("npm")
+    if npm is None:
+        say("npm not found: the MCP tests that start the reference servers need Node.js 20 or newer")
+        return None
+    target = cache_home() / "npm"
+    lock = (source / "package-lock.json").read_bytes()
+    wanted = hashlib.sha256(lock + (source / "package.json").read_bytes()).hexdigest()
+    stamp = target / "ossian-npm.stamp"
+    modules = target / "node_modules"
+    if stamp.exists() and stamp.read_text() == wanted and modules.is_dir():
+        return modules
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copyfile(source / name, target / name)
+    # --ignore-scripts: the servers ship built; nothing from the registry runs at install time
+    run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], cwd=target)
+    stamp.write_text(wanted)
+    return modules
 
 
 def exit_status(name: str, status: int) -> int:
