@@ -60,8 +60,9 @@ class CompletionRequest:
         return [*head, *self.messages]
 
     def generate_request(self) -> GenerateRequest:
-        segments = render_for_generation(self.harmony_messages())
-        return GenerateRequest(tuple(segments), self.sampling, self.grammar)
+        messages = self.harmony_messages()
+        segments = render_for_generation(messages)
+        return GenerateRequest(tuple(segments), self.sampling, self.grammar, conversation=tuple(messages))
 
 
 def prompt_settings(effort: harmony.ReasoningEffort | str = harmony.ReasoningEffort.MEDIUM, *,

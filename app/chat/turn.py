@@ -199,6 +199,7 @@ class TurnRunner:
             return _StepResult(error=EngineError("not_loaded", "No model is loaded. Load a model first."))
         parser = new_parser(self._engine)
         live: dict[int, _LiveMessage] = {}
+        conversation: tuple[harmony.Message, ...] | None = None  # none for a continuation
         if continue_message is not None:
             history = [m for m in stored if m.id != continue_message.id]
             messages = prompt.conversation_messages(history, attachments, self._settings)
@@ -208,8 +209,9 @@ class TurnRunner:
         else:
             messages = prompt.conversation_messages(stored, attachments, self._settings)
             segments = prompt.render_for_generation(messages)
+            conversation = tuple(messages)
         request = GenerateRequest(tuple(segments), self._options.sampling,
-                                  self._options.grammar_for_step(totals.steps))
+                                  self._options.grammar_for_step(totals.steps), conversation=conversation)
         with self._lock:
             if self._stop.is_set():
                 return _StepResult(done=Done("cancelled"))

@@ -30,7 +30,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.engine.interface import (
     Done,
@@ -156,7 +156,10 @@ class WorkerEngine(Engine):
             if generation.finished:  # cancelled before its turn came
                 return
             process = self._ensure_worker(reload=True)
-            self._send(process, Generate(generation.request_id, request), _Pending(generation=generation))
+            # The worker reads the rendered segments; the messages they came from stay here (the pipe
+            # accepts only the protocol's own types).
+            sent = replace(request, conversation=None)
+            self._send(process, Generate(generation.request_id, sent), _Pending(generation=generation))
 
         failed: concurrent.futures.Future[None] = concurrent.futures.Future()
         failed.add_done_callback(lambda f: f.exception() and generation._finish(_error_of(f.exception())))

@@ -22,6 +22,7 @@ from typing import Literal
 
 from app.errors import OssianError
 from app.gguf.kv import KvType
+from app.harmony.messages import Message
 from app.harmony.segments import Segment
 from app.units import SHORT_CONTEXT
 
@@ -37,6 +38,8 @@ ErrorKind = Literal[
     "too_long",   # the prompt does not fit the context the model was loaded with
     "protocol",   # the two sides disagree about messages (a bug)
     "unsupported",  # the request needs what this engine lacks (see `Engine.capabilities`)
+    "connection",  # a remote server refused the connection, timed out or cut the stream off
+    "auth",       # a remote server refused the key (401, 403)
     "internal",   # anything else
 ]
 
@@ -89,6 +92,10 @@ class GenerateRequest:
     segments: tuple[Segment, ...]
     sampling: SamplingSettings = field(default_factory=SamplingSettings)
     grammar: str | None = None  # GBNF; may name special tokens like <|channel|>
+    # The Harmony messages `segments` were rendered from (system and developer first), for an engine that
+    # renders the prompt itself (`EngineCapabilities.renders == "server"`: a chat-completions server).
+    # None where the prompt cannot be told as messages (the continuation of a cut-off message).
+    conversation: tuple[Message, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -165,11 +172,19 @@ class EngineCapabilities:
     # `LoadPlan`'s placement (GPU layers, devices, split, experts in host memory, KV type, threads, batch
     # sizes) is applied as given; without it only `model_path` and `n_ctx` mean anything.
     load_plans: bool
+    # Who turns the conversation into the model's prompt: "harmony", this app's renderer (the segments are
+    # what the model reads, byte for byte); "server", a chat-completions server's own template (the
+    # engine sends `GenerateRequest.conversation` as chat messages and streams what comes back as
+    # Harmony). A "server" engine's `TokenEvent` ids are its own numbering of the Harmony specials
+    # (`ModelInfo.special_ids`), its text pieces carry no id that means anything.
+    renders: Literal["harmony", "server"] = "harmony"
 
     def refusal(self, request: GenerateRequest) -> EngineError | None:
         """The error that answers `request` when it needs what the engine lacks; None when it does not."""
         if request.grammar is not None and not self.grammar:
             return unsupported("constrain a reply with a grammar")
+        if self.renders == "server" and request.conversation is None:
+            return unsupported("continue a cut-off message (the server renders the prompt itself)")
         return None
 
 

@@ -112,7 +112,9 @@ class EngineContract:
             info = future.result(timeout=END_TIMEOUT_S)
             assert engine.model == info
             assert Path(info.model_path).name == Path(subject.plan.model_path).name
-            assert info.n_ctx > 0 and info.n_vocab > 0
+            assert info.n_ctx > 0
+            # A remote server may not say its vocabulary's size (vLLM; a chat server has none to say).
+            assert info.n_vocab > 0 or not engine.capabilities.load_plans
             engine.unload().result(timeout=END_TIMEOUT_S)
             assert engine.model is None
         finally:
@@ -203,7 +205,10 @@ class EngineContract:
         if loaded.capabilities.stream == "token_ids":
             # the token-level Harmony parser finds the specials by these ids
             assert set(REQUIRED_SPECIALS) <= model.special_ids.keys()
-            assert all(0 <= token.id < model.n_vocab for token in tokens)
+            if loaded.capabilities.renders == "harmony" and model.n_vocab:
+                assert all(0 <= token.id < model.n_vocab for token in tokens)
+            else:  # the engine's own numbering: only the specials' ids mean anything, and they are distinct
+                assert len(set(model.special_ids.values())) == len(model.special_ids)
 
     def test_a_plan_is_applied_as_given_where_declared(self, subject: Subject, loaded: Engine) -> None:
         model = loaded.model
