@@ -65,6 +65,15 @@ def tiny_model_path() -> Path:
 
 
 @pytest.fixture(scope="session")
+def real_vocabulary_model_path() -> Path:
+    """The tiny gpt-oss GGUF with gpt-oss's real tokenizer (o200k_harmony, specials at their real ids):
+    for every test that counts tokens or touches special tokens. Written once, about 10 s, then cached."""
+    from fixtures.tiny_models import tiny_gpt_oss_real_vocabulary_model
+
+    return tiny_gpt_oss_real_vocabulary_model()
+
+
+@pytest.fixture(scope="session")
 def tiny_model(tiny_model_path: Path) -> Path:
     """The tiny gpt-oss GGUF, by the name the gguf and planner tests use."""
     return tiny_model_path

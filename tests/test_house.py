@@ -180,6 +180,10 @@ def test_no_two_rooms_import_each_other() -> None:
     ("llama_cpp", lambda path: path.parent == APP / "engine" and path.name.startswith("worker"),
      "app/engine/worker*"),
     ("PySide6", lambda path: path.is_relative_to(APP / "ui"), "app/ui/"),
+    # the tests' oracle for Harmony and the real vocabulary (issue 18): the app renders, parses and
+    # tokenizes on its own, so neither may become a runtime dependency
+    ("openai_harmony", lambda path: False, "the tests (nowhere in app/)"),
+    ("bpe_openai", lambda path: False, "the tests (nowhere in app/)"),
 ])
 def test_only_one_place_imports_each_native_library(library: str, allowed, where: str) -> None:
     outside = [f"{path.relative_to(ROOT)}:{line}" for path in app_files() if not allowed(path)
