@@ -24,6 +24,7 @@ OUTSIDE_THE_TREE = {
     # Stopping is not failing: a cancelled extraction or decode is not an error to show.
     "app.documents.errors.ExtractionCancelled": "a cancel: the chip simply disappears",
     "app.engine.worker_session.Cancelled": "a cancel inside the worker: the stream ends with Done",
+    "app.tools.mcp.connection.McpCancelled": "a stop while an MCP call waits: a 'cancelled' tool result",
     # Internal signals that carry half a sentence to the one caller in their room, which words them
     # into the room's own error (as it does with sqlite3's or expat's exceptions).
     "app.documents.xml_stream.XmlLimitError": "becomes DocumentError('too_large') in docx_text",

@@ -45,6 +45,11 @@ class ConversationSettings:
     def with_python(self, enabled: bool) -> ConversationSettings:
         return replace(self, tools=replace(self.tools, python=enabled))
 
+    def with_mcp_server(self, server: str, enabled: bool) -> ConversationSettings:
+        """This conversation uses the MCP server `server` (its tools declared, each call approved) or not."""
+        servers = self.tools.mcp | {server} if enabled else self.tools.mcp - {server}
+        return replace(self, tools=replace(self.tools, mcp=frozenset(servers)))
+
     def with_always_allowed(self, tools: frozenset[str] | set[str]) -> ConversationSettings:
         return replace(self, always_allowed=tuple(sorted(tools)))
 

@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from app import harmony
 from app.chat import prompt
@@ -150,6 +150,7 @@ class TurnRunner:
         started = time.monotonic()
         totals = _Totals()
         try:
+            self._prepare_tools()
             finished = self._run_steps(continue_message, totals)
         except StoreError as exc:  # the environment's fault (disk full, locked): say so, keep going no more
             log.warning("turn %s stopped by a store error: %s", self._turn_id, exc)
@@ -158,6 +159,15 @@ class TurnRunner:
             unsubscribe()
         log.info("turn %s: %s in %.1f s", self._turn_id, finished.status, time.monotonic() - started)
         return finished
+
+    def _prepare_tools(self) -> None:
+        """Start the conversation's MCP servers and list their tools here, on the turn's thread (never the
+        window's), then declare what is listed; a server that cannot run is said once, not fatal."""
+        if not self._tools.selection.mcp:
+            return
+        for problem in self._tools.prepare(self._stop):
+            self._emit(Notice("warning", problem))
+        self._settings = replace(self._settings, developer_tools=self._tools.developer_tools())
 
     def _run_steps(self, continue_message: MessageRecord | None, totals: _Totals) -> TurnFinished:
         tool_steps = 0

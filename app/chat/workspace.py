@@ -6,6 +6,11 @@ fallback ladder when memory runs out. Its methods block; the window calls them o
 Nothing here reaches the network: downloads and Hub searches live in `app.models`, started only by the
 user.
 
+MCP servers: the workspace owns the one `McpHub` (made on first use, closed with the workspace, which
+ends every stdio server's process), asks the settings' "Never use the network" on every server start,
+gives it to each conversation's tool session, and starts the servers a conversation uses when its tool
+session is made, so their tools are usually listed before the first turn needs them.
+
 Documents in search mode: the workspace keeps each open conversation's `DocumentIndex` (one SQLite file
 per conversation, `chat.attachments.index_path`), gives it to the conversation's tool session with the
 browser tool enabled, and deletes it with the conversation.
@@ -47,6 +52,7 @@ from app.settings import Settings, load_settings, save_settings
 from app.store import Attachment, Conversation, Store, open_store
 from app.text_safety import shown_name
 from app.tools import ToolSession
+from app.tools.mcp import McpHub
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +97,7 @@ class Workspace:
         self._find_models = find_models
         self._engine: Engine | None = None
         self._downloads: DownloadManager | None = None
+        self._mcp: McpHub | None = None
         self._machine: Machine | None = None
         self._loaded: LoadedModel | None = None
         self._indexes: dict[int, DocumentIndex] = {}  # open search indexes by conversation id
@@ -119,6 +126,15 @@ class Workspace:
                 access = HubAccess(settings=lambda: self.settings)
                 self._downloads = DownloadManager(self.paths.models, access, library=self.library)
             return self._downloads
+
+    @property
+    def mcp(self) -> McpHub:
+        """The app's MCP servers (made on first use; nothing starts before a conversation uses one)."""
+        with self._lock:
+            if self._mcp is None:
+                # Read on every start, so "Never use the network" stops URL servers at once.
+                self._mcp = McpHub(self.paths.config, offline=lambda: self.settings.offline_only)
+            return self._mcp
 
     def found_models(self) -> list[FoundModel]:
         """gpt-oss other apps downloaded (the Hugging Face cache, LM Studio, Ollama), usable or not. Reads
@@ -249,8 +265,11 @@ class Workspace:
             # Derived from the attachments, not stored: the browser is on exactly while there is
             # something to browse.
             selection = replace(selection, browser=True)
+        hub = self.mcp
+        if selection.mcp:
+            hub.start(sorted(selection.mcp))  # in the background: the first turn waits only for what is left
         return ToolSession(selection, documents=index, python_approval=self.settings.python_tool_approval,
-                           always_allowed=list(settings.always_allowed))
+                           always_allowed=list(settings.always_allowed), mcp=hub)
 
     def conversation_settings(self, conversation_id: int) -> ConversationSettings:
         return ConversationSettings.of(self.store.get_conversation(conversation_id))
@@ -333,6 +352,9 @@ class Workspace:
         with self._lock:
             engine, self._engine = self._engine, None
             downloads, self._downloads = self._downloads, None
+            mcp, self._mcp = self._mcp, None
+        if mcp is not None:
+            mcp.close()  # every stdio server's process ends here
         with self._lock:
             indexes, self._indexes = list(self._indexes.values()), {}
         for index in indexes:

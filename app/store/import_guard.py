@@ -289,7 +289,8 @@ def _tools_on(record: Any) -> list[str]:
             raise file_error(f"{label}.{switch} must be true or false, not {type_name(value)}")
         if value:
             on.append(switch)
-    return on + _names(record.get("functions", []), f"{label}.functions")
+    servers = [f"MCP server {name}" for name in _names(record.get("mcp", []), f"{label}.mcp")]
+    return on + _names(record.get("functions", []), f"{label}.functions") + servers
 
 
 def _listed(names: list[str]) -> str:

@@ -2,7 +2,8 @@
 
 The call target is the recipient as `app.harmony` normalizes it (`functions.python` is the python
 builtin); a tool that this conversation has not enabled, or that does not exist, gets an error result
-listing what is available, and nothing runs. Dispatch does not ask for approval: `ToolSession.run_call`
+listing what is available, and nothing runs. A `functions.<server>__<tool>` call goes to that MCP
+server through the hub (`app.tools.mcp`). Dispatch does not ask for approval: `ToolSession.run_call`
 does that first, and is what the chat calls.
 """
 
@@ -11,12 +12,14 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from app.harmony import normalize_recipient
 from app.tools.document_browser import DocumentBrowser
 from app.tools.functions import run_function
+from app.tools.mcp.declare import McpTool
+from app.tools.mcp.hub import McpHub
 from app.tools.python_tool import code_from_call, run_python
 from app.tools.registry import BROWSER, FUNCTIONS_PREFIX, PYTHON, ToolRegistry, ToolSelection
 from app.tools.results import ToolResult, error_result
@@ -37,6 +40,8 @@ class Toolbox:
     sandbox: PythonSandbox
     browser: DocumentBrowser | None
     output_chars: int
+    mcp_tools: Mapping[str, McpTool] = field(default_factory=dict)  # by function name, as declared
+    mcp: McpHub | None = None
 
 
 def call_target(recipient: str, registry: ToolRegistry) -> str:
@@ -54,6 +59,7 @@ def available_targets(toolbox: Toolbox) -> list[str]:
     if toolbox.selection.browser and toolbox.browser is not None:
         targets += [f"{BROWSER}.{name}" for name in BROWSER_FUNCTIONS]
     targets += [t.recipient for t in toolbox.registry.functions() if t.name in toolbox.selection.functions]
+    targets += [t.recipient for t in toolbox.mcp_tools.values() if toolbox.selection.enables(t.recipient)]
     return targets
 
 
@@ -80,8 +86,12 @@ def _route(toolbox: Toolbox, target: str, arguments: str, code: str | None,
     if target.startswith(BROWSER + "."):
         assert toolbox.browser is not None  # _exists checked it
         return toolbox.browser.call(target[len(BROWSER) + 1:], arguments)
-    tool = toolbox.registry.function(target[len(FUNCTIONS_PREFIX):])
-    assert tool is not None  # _exists checked it
+    name = target[len(FUNCTIONS_PREFIX):]
+    tool = toolbox.registry.function(name)
+    if tool is None:
+        mcp_tool = toolbox.mcp_tools[name]  # _exists checked it
+        assert toolbox.mcp is not None
+        return toolbox.mcp.call(mcp_tool, arguments, toolbox.output_chars, cancel)
     return run_function(tool, arguments, toolbox.output_chars)
 
 
@@ -91,7 +101,9 @@ def _exists(toolbox: Toolbox, target: str) -> bool:
     if target.startswith(BROWSER + "."):
         return toolbox.browser is not None and target[len(BROWSER) + 1:] in BROWSER_FUNCTIONS
     if target.startswith(FUNCTIONS_PREFIX):
-        return toolbox.registry.function(target[len(FUNCTIONS_PREFIX):]) is not None
+        name = target[len(FUNCTIONS_PREFIX):]
+        return toolbox.registry.function(name) is not None or (toolbox.mcp is not None
+                                                                and name in toolbox.mcp_tools)
     return False
 
 

@@ -5,7 +5,8 @@ callable); the model sees it in the developer message's `functions` namespace an
 `functions.<name>`. The builtins, `python` and `browser` (here: a browser over the conversation's
 attached documents), are the namespaces gpt-oss was trained with; they go in the system message.
 `ToolRegistry` holds the app's function tools; `ToolSelection` is one conversation's choice among all
-of them, stored with the conversation.
+of them, stored with the conversation, and of the MCP servers it uses (`mcp`: server names; their tools
+are `functions.<server>__<tool>`, see `app.tools.mcp`).
 
 Descriptions come out as `app.harmony` dataclasses (`ToolNamespace`, `ToolDescription`), so there is one
 definition of a tool declaration and the harmony renderer draws it.
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.harmony import ToolDescription, ToolNamespace, function_tools
+from app.tools.mcp.declare import server_prefix, split_function_name
 
 PYTHON = "python"
 BROWSER = "browser"
@@ -96,9 +98,11 @@ class ToolSelection:
     python: bool = False
     browser: bool = False  # the document browser: useful once the conversation has documents in search mode
     functions: frozenset[str] = frozenset()
+    mcp: frozenset[str] = frozenset()  # the MCP servers this conversation uses, by name
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "functions", frozenset(self.functions))
+        object.__setattr__(self, "mcp", frozenset(self.mcp))
 
     def enables(self, tool: str) -> bool:
         """Whether a normalized call target (`python`, `browser.search`, `functions.x`) is enabled."""
@@ -107,11 +111,21 @@ class ToolSelection:
         if tool.startswith(BROWSER + "."):
             return self.browser
         if tool.startswith(FUNCTIONS_PREFIX):
-            return tool[len(FUNCTIONS_PREFIX):] in self.functions
+            name = tool[len(FUNCTIONS_PREFIX):]
+            return name in self.functions or self.uses_mcp_function(name)
         return False
 
+    def uses_mcp_function(self, name: str) -> bool:
+        """Whether `<server>__<tool>` names a tool of a server this conversation uses."""
+        parts = split_function_name(name)
+        return parts is not None and any(server_prefix(server) == parts[0] for server in self.mcp)
+
     def to_record(self) -> dict[str, Any]:
-        return {"python": self.python, "browser": self.browser, "functions": sorted(self.functions)}
+        record: dict[str, Any] = {"python": self.python, "browser": self.browser,
+                                  "functions": sorted(self.functions)}
+        if self.mcp:
+            record["mcp"] = sorted(self.mcp)
+        return record
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> ToolSelection:
@@ -124,10 +138,16 @@ class ToolSelection:
             raise ValueError("a tool selection record needs true/false for 'python' and 'browser'")
         if not isinstance(functions, list) or not all(isinstance(name, str) for name in functions):
             raise ValueError("a tool selection record needs a list of names for 'functions'")
-        return cls(python, browser, frozenset(functions))
+        servers = record.get("mcp", [])
+        if not isinstance(servers, list) or not all(isinstance(name, str) for name in servers):
+            raise ValueError("a tool selection record needs a list of server names for 'mcp'")
+        return cls(python, browser, frozenset(functions), frozenset(servers))
 
 
-def developer_namespaces(selection: ToolSelection, registry: ToolRegistry) -> tuple[ToolNamespace, ...]:
-    """The `functions` namespace for the developer message, or nothing when no function is enabled."""
+def developer_namespaces(selection: ToolSelection, registry: ToolRegistry,
+                         extra: Iterable[ToolDescription] = ()) -> tuple[ToolNamespace, ...]:
+    """The `functions` namespace for the developer message (the app's enabled functions, then `extra`:
+    the MCP servers' tools), or nothing when there is no function."""
     tools = [t.description_for_prompt() for t in registry.functions() if t.name in selection.functions]
+    tools += list(extra)
     return (function_tools(tools),) if tools else ()

@@ -3,7 +3,9 @@
 The chat holds one `ToolSession` per open conversation and uses it in two places:
 
 - rendering: `system_tools()` goes into `SystemContent.tools` (the builtin `browser` and `python`
-  namespaces) and `developer_tools()` into `DeveloperContent.tools` (the `functions` namespace);
+  namespaces) and `developer_tools()` into `DeveloperContent.tools` (the `functions` namespace, the
+  conversation's MCP servers' tools included: `prepare()` starts those servers and lists their tools,
+  off the UI thread, at the start of each turn; `developer_tools()` itself never waits);
 - the turn loop: on `<|call|>` it calls `run_call(recipient, arguments, cancel=...)` from its worker thread.
   That blocks while the call waits for the user (python asks by default) and while it runs, and returns
   the `ToolResult` to append as a tool message (author `result.author`, recipient `assistant`, the call's
@@ -24,6 +26,10 @@ from app.tools.approval import ApprovalGate, Decision
 from app.tools.calls import CallListener, CallTracker, ToolCall, ToolCallState
 from app.tools.dispatch import Toolbox, author_name, call_target, dispatch
 from app.tools.document_browser import DocumentBrowser, document_browser_namespace
+from app.tools.mcp.connection import McpCancelled
+from app.tools.mcp.declare import McpTool
+from app.tools.mcp.errors import McpError
+from app.tools.mcp.hub import McpHub
 from app.tools.python_tool import code_from_call, python_namespace_for_prompt
 from app.tools.registry import FUNCTIONS_PREFIX, PYTHON, ToolRegistry, ToolSelection, developer_namespaces
 from app.tools.results import ToolResult
@@ -49,7 +55,8 @@ class ToolSession:
 
     def __init__(self, selection: ToolSelection | None = None, *, registry: ToolRegistry | None = None,
                  documents: DocumentIndex | None = None, limits: SandboxLimits | None = None,
-                 python_approval: ApprovalMode = "ask", always_allowed: Iterable[str] = ()) -> None:
+                 python_approval: ApprovalMode = "ask", always_allowed: Iterable[str] = (),
+                 mcp: McpHub | None = None) -> None:
         if python_approval not in ("ask", "always"):
             raise ValueError(f"python_approval must be 'ask' or 'always', not {python_approval!r}")
         self.registry = registry or ToolRegistry()
@@ -59,6 +66,7 @@ class ToolSession:
         self.python_approval: ApprovalMode = python_approval
         self.approvals = ApprovalGate(always_allowed)
         self.tracker = CallTracker()
+        self.mcp = mcp
 
     # -- what the prompt declares -------------------------------------------------------------------
 
@@ -73,7 +81,33 @@ class ToolSession:
 
     def developer_tools(self) -> tuple[ToolNamespace, ...]:
         """The `functions` namespace for the developer message (empty when no function is enabled)."""
-        return developer_namespaces(self.selection, self.registry)
+        return developer_namespaces(self.selection, self.registry,
+                                    [tool.for_prompt() for tool in self.mcp_tools().values()])
+
+    def mcp_tools(self) -> dict[str, McpTool]:
+        """The tools of this conversation's MCP servers as last listed, by function name (servers in
+        name order, each server's tools in its own order: the same on every turn). Never waits."""
+        if self.mcp is None:
+            return {}
+        return {tool.function_name: tool for server in sorted(self.selection.mcp)
+                for tool in self.mcp.declared(server)}
+
+    def prepare(self, cancel: threading.Event | None = None) -> list[str]:
+        """Start this conversation's MCP servers and list their tools (blocks: the turn's thread calls
+        it before rendering). Returns a sentence for each server that cannot be used now."""
+        problems = []
+        for server in sorted(self.selection.mcp):
+            if self.mcp is None:
+                problems.append(f"The MCP server '{server}' is not available here; its tools are not "
+                                "offered.")
+                continue
+            try:
+                self.mcp.tools(server, cancel)
+            except McpCancelled:
+                break
+            except McpError as exc:
+                problems.append(f"{exc} Its tools are not offered in this turn.")
+        return problems
 
     def set_documents(self, documents: DocumentIndex | None) -> None:
         """Give the browser this conversation's document index (None: no documents in search mode)."""
@@ -90,8 +124,12 @@ class ToolSession:
         if target == PYTHON:
             return self.python_approval == "ask"
         if target.startswith(FUNCTIONS_PREFIX):
-            tool = self.registry.function(target[len(FUNCTIONS_PREFIX):])
-            return tool is not None and tool.requires_approval
+            name = target[len(FUNCTIONS_PREFIX):]
+            tool = self.registry.function(name)
+            if tool is None:
+                # A tool from outside: every call of an MCP tool waits for the user unless "Always".
+                return name in self.mcp_tools()
+            return tool.requires_approval
         return False
 
     def run_call(self, recipient: str, arguments: str, *, cancel: threading.Event | None = None,
@@ -144,7 +182,7 @@ class ToolSession:
 
     def _toolbox(self) -> Toolbox:
         return Toolbox(self.registry, self.selection, self.sandbox, self.browser,
-                       self.sandbox.limits.output_chars)
+                       self.sandbox.limits.output_chars, self.mcp_tools(), self.mcp)
 
     def _finish(self, call_id: str, result: ToolResult) -> ToolResult:
         state = {"ok": ToolCallState.DONE, "denied": ToolCallState.DENIED,
