@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.commands.models",
     "app.commands.harmony",
     "app.commands.plan",
+    "app.commands.count",
     "app.commands.backends",
 )
 

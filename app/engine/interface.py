@@ -69,6 +69,9 @@ class LoadPlan:
     use_mmap: bool = True
     swa_full: bool = False  # False: the small sliding-window cache gpt-oss needs (see docs)
     warmup: bool = True  # one-token decode at load, so compute-buffer failures show now
+    # Only the vocabulary (`ossian count`): enough to tokenize and count, in about a second whatever the
+    # model's size. No weights are read and no context is made, so such a load cannot generate.
+    vocab_only: bool = False
 
 
 @dataclass(frozen=True)

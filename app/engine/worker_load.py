@@ -32,7 +32,7 @@ from app.engine.worker_backends import load_backends
 from app.engine.worker_batch import TokenBatch
 from app.engine.worker_log import ERROR, LlamaLog
 from app.engine.worker_tokens import PromptTokenizer
-from app.gguf import ContextSettings, ModelFileError, kv_bytes, read_profile
+from app.gguf import ContextSettings, GgufProfile, ModelFileError, kv_bytes, read_profile
 from app.harmony.parser import REQUIRED_SPECIALS
 from app.units import format_gib
 
@@ -98,12 +98,7 @@ def load_model(plan: LoadPlan, log: LlamaLog) -> LoadedModel:
         try:
             architecture = _metadata(model, ARCHITECTURE_KEY)
             tokenizer = PromptTokenizer(model.vocab)
-            missing = [text for text in REQUIRED_SPECIALS if text not in tokenizer.special_ids]
-            if architecture != "gpt-oss" or missing:
-                raise EngineFailure(EngineError(
-                    "model", f"{path.name} is not a gpt-oss model (architecture {architecture or 'unknown'}"
-                             + (f", no {', '.join(missing)} in its vocabulary" if missing else "")
-                             + "). Ossian runs gpt-oss-20b and gpt-oss-120b."))
+            _require_gpt_oss(path, architecture, tokenizer)
             context = _create_context(plan, path, model, lines)
         except BaseException:
             model.close()
@@ -133,6 +128,58 @@ def load_model(plan: LoadPlan, log: LlamaLog) -> LoadedModel:
                        n_ctx=n_ctx, n_swa=llama_c.llama_model_n_swa(model.model), keepalive=keepalive)
 
 
+@dataclass
+class LoadedVocabulary:
+    """A model file's vocabulary alone (`LoadPlan.vocab_only`): tokenizing and counting, nothing else."""
+
+    plan: LoadPlan
+    model: llama_wrappers.LlamaModel
+    tokenizer: PromptTokenizer
+    info: ModelInfo
+
+    def close(self) -> None:
+        self.model.close()
+
+
+def load_vocabulary(plan: LoadPlan, log: LlamaLog) -> LoadedVocabulary:
+    """The vocabulary of `plan.model_path`, without its weights: the file is checked as for a full load,
+    and must be a gpt-oss model, so what it counts is what that model would be sent."""
+    started = time.perf_counter()
+    backends = load_backends()
+    if backends.error:
+        raise EngineFailure(EngineError("internal", backends.error))
+    path = _checked_path(plan)
+    with log.capture() as lines:
+        params = llama_c.llama_model_default_params()
+        params.vocab_only = True
+        params.n_gpu_layers = 0
+        try:
+            model = llama_wrappers.LlamaModel(path_model=str(path), params=params, verbose=True)
+        except ValueError:
+            raise _load_failure(path, lines, "read the vocabulary") from None
+        try:
+            architecture = _metadata(model, ARCHITECTURE_KEY)
+            tokenizer = PromptTokenizer(model.vocab)
+            _require_gpt_oss(path, architecture, tokenizer)
+        except BaseException:
+            model.close()
+            raise
+    info = ModelInfo(
+        model_path=str(path), plan=plan, n_ctx=0, n_ctx_train=model.n_ctx_train(), n_vocab=tokenizer.n_vocab,
+        architecture=architecture, special_ids=dict(tokenizer.special_ids), buffers=(),
+        load_seconds=time.perf_counter() - started, description=model.desc())
+    return LoadedVocabulary(plan=plan, model=model, tokenizer=tokenizer, info=info)
+
+
+def _require_gpt_oss(path: Path, architecture: str, tokenizer: PromptTokenizer) -> None:
+    missing = [text for text in REQUIRED_SPECIALS if text not in tokenizer.special_ids]
+    if architecture != "gpt-oss" or missing:
+        raise EngineFailure(EngineError(
+            "model", f"{path.name} is not a gpt-oss model (architecture {architecture or 'unknown'}"
+                     + (f", no {', '.join(missing)} in its vocabulary" if missing else "")
+                     + "). Ossian runs gpt-oss-20b and gpt-oss-120b."))
+
+
 def physical_cores() -> int:
     return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
@@ -140,10 +187,7 @@ def physical_cores() -> int:
 def _preflight(plan: LoadPlan) -> Path:
     """Check the file from the outside, and that a CPU plan's KV cache (and the weights, when not
     mapped) fit in the memory that is free: llama.cpp would otherwise touch gigabytes before failing."""
-    try:
-        profile = read_profile(plan.model_path)
-    except ModelFileError as exc:
-        raise EngineFailure(EngineError("model", exc.message, detail=f"{exc.problem}: {exc.path}")) from None
+    profile = _profile(plan)
     if plan.n_gpu_layers != 0:
         return profile.path  # the planner sized the GPU side; llama.cpp reports what does not fit
     settings = ContextSettings(n_ctx=plan.n_ctx, kv_type=plan.kv_type,
@@ -161,6 +205,17 @@ def _preflight(plan: LoadPlan) -> Path:
                       "the planner pick a plan that fits.",
             detail=f"needed {cache + weights} bytes, free {free}"))
     return profile.path
+
+
+def _checked_path(plan: LoadPlan) -> Path:
+    return _profile(plan).path
+
+
+def _profile(plan: LoadPlan) -> GgufProfile:
+    try:
+        return read_profile(plan.model_path)
+    except ModelFileError as exc:
+        raise EngineFailure(EngineError("model", exc.message, detail=f"{exc.problem}: {exc.path}")) from None
 
 
 def _free_memory() -> int:

@@ -36,9 +36,10 @@ from app.engine.interface import (
     ModelInfo,
 )
 from app.engine.worker_cache import PrefixCache, Reuse
-from app.engine.worker_load import LoadedModel, load_model
+from app.engine.worker_load import LoadedModel, LoadedVocabulary, load_model, load_vocabulary
 from app.engine.worker_log import LlamaLog
 from app.engine.worker_sampling import build_sampler
+from app.engine.worker_tokens import PromptTokenizer
 from app.harmony.segments import CALL, RETURN, Segment
 
 SLOW_DECODE_S = 0.02
@@ -72,6 +73,7 @@ class Session:
         log.install()  # llama.cpp's log is process-wide: the session that drives llama.cpp takes it
         self._loaded: LoadedModel | None = None
         self._cache: PrefixCache | None = None
+        self._vocabulary: LoadedVocabulary | None = None  # a vocab-only load (`LoadPlan.vocab_only`)
         self._lock = threading.RLock()  # held while the model is being replaced
         self._abort = False
         self._abort_installed = False
@@ -83,6 +85,9 @@ class Session:
     def load(self, plan: LoadPlan) -> ModelInfo:
         with self._lock:
             self.unload()
+            if plan.vocab_only:
+                self._vocabulary = load_vocabulary(plan, self._log)
+                return self._vocabulary.info
             loaded = load_model(plan, self._log)
             self._loaded = loaded
             self._cache = PrefixCache(loaded.ctx, loaded.memory, loaded.n_swa, plan.swa_full)
@@ -94,11 +99,16 @@ class Session:
         with self._lock:
             if self._loaded is not None:
                 self._loaded.close()
+            if self._vocabulary is not None:
+                self._vocabulary.close()
             self._loaded = None
             self._cache = None
+            self._vocabulary = None
 
     @property
     def info(self) -> ModelInfo | None:
+        if self._vocabulary is not None:
+            return self._vocabulary.info
         return self._loaded.info if self._loaded else None
 
     @property
@@ -113,12 +123,12 @@ class Session:
 
     def count_tokens(self, texts: Sequence[str]) -> tuple[int, ...]:
         with self._lock:
-            tokenizer = self._require()[0].tokenizer
+            tokenizer = self._tokenizer()
             return tuple(len(tokenizer.tokenize_text(text)) for text in texts)
 
     def tokenize(self, segments: Sequence[Segment]) -> tuple[int, ...]:
         with self._lock:
-            return tuple(self._require()[0].tokenizer.tokenize_segments(segments))
+            return tuple(self._tokenizer().tokenize_segments(segments))
 
     # Generating (main thread)
 
@@ -248,7 +258,15 @@ class Session:
         llama_c.llama_set_abort_callback(loaded.ctx, callback, None)
         self._abort_installed = enabled
 
+    def _tokenizer(self) -> PromptTokenizer:
+        if self._vocabulary is not None:
+            return self._vocabulary.tokenizer
+        return self._require()[0].tokenizer
+
     def _require(self) -> tuple[LoadedModel, PrefixCache]:
+        if self._vocabulary is not None:
+            raise EngineFailure(EngineError(
+                "not_loaded", "The model was loaded for counting tokens only. Load it to generate."))
         if self._loaded is None or self._cache is None:
             raise EngineFailure(EngineError("not_loaded", "No model is loaded. Load a model first."))
         return self._loaded, self._cache

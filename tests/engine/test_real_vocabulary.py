@@ -24,6 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.engine.interface import EngineFailure
 from app.engine.worker_log import LlamaLog
 from app.engine.worker_session import Session
 from app.engine.worker_tokens import PromptTokenizer
@@ -136,3 +137,18 @@ def test_a_rendered_conversation_is_the_reference_prompt(tokenizer: PromptTokeni
     """The whole prompt as the worker sends it to llama.cpp: specials by id, text as text."""
     segments = render_conversation(messages, next_turn_role, auto_drop_analysis=False)
     assert tokenizer.tokenize_segments(segments) == reference_render(messages, next_turn_role)
+
+
+def test_a_vocabulary_only_load_counts_alike_and_cannot_generate(real_vocabulary_model_path: Path,
+                                                                 tokenizer: PromptTokenizer) -> None:
+    """`LoadPlan.vocab_only` (what `ossian count` loads): no weights, no context, the same counts."""
+    session = Session(LlamaLog(forward=None))
+    info = session.load(tiny_plan(real_vocabulary_model_path, vocab_only=True))
+    try:
+        assert (info.n_vocab, info.n_ctx, info.architecture) == (201_088, 0, "gpt-oss")
+        texts = list(CORPUS.values())
+        assert session.count_tokens(texts) == tuple(len(tokenizer.tokenize_text(text)) for text in texts)
+        with pytest.raises(EngineFailure, match="counting tokens only"):
+            _ = session.cache
+    finally:
+        session.unload()
