@@ -54,6 +54,10 @@ class Settings:
     last_model: str | None = _option(None, "The model file loaded last; offered again at start-up.")
     gpu_device: str | None = _option(None, "The GPU to run on, as llama.cpp names it (e.g. 'Vulkan1', "
                                            "'CUDA0'); default: the planner's choice.")
+    # Each: {"url", "model", "kind"} (app.chat.servers.ServerEntry); the API key is in the OS keyring.
+    servers: list[Any] = field(default_factory=list, metadata={
+        "doc": "Servers that can run the model instead of this computer (llama-server, vLLM, Ollama, "
+               "LM Studio)."})
     extra: dict[str, Any] = field(default_factory=dict, metadata={"doc": "keys from a newer version, kept"})
 
 
@@ -79,6 +83,8 @@ def _matches(value: Any, annotation: Any) -> bool:
         return isinstance(value, str)
     if origin is dict or annotation is dict:
         return isinstance(value, dict)
+    if origin is list or annotation is list:
+        return isinstance(value, list)
     return False
 
 

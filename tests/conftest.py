@@ -41,6 +41,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
+def no_real_keyring(monkeypatch: pytest.MonkeyPatch):
+    """No test reads or writes the machine's keyring: keyring's "no backend" here and in subprocesses, so
+    secrets (server keys, MCP tokens, the Hub token) live in the test's session only."""
+    import keyring
+    import keyring.backends.fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    yield
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
 def ossian_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Every test gets an empty app home; nothing leaks into ~/.local or between tests. Other apps' model
     stores (the Hugging Face cache, LM Studio, Ollama) are looked for in an empty home of its own, never

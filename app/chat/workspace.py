@@ -28,9 +28,10 @@ from app.chat import attachments as chat_attachments
 from app.chat.context_meter import RaiseOffer, offer_from_option
 from app.chat.conversation_settings import ConversationSettings
 from app.chat.events import ChatListener
+from app.chat.servers import ServerEntry, ServerList, require_allowed
 from app.chat.session import ChatSession, SessionOptions
 from app.documents import DocumentIndex, ExtractedDocument
-from app.engine.interface import Engine, ModelInfo
+from app.engine.interface import Engine, LoadPlan, ModelInfo
 from app.gguf import GgufProfile, ModelFileError, read_profile
 from app.harmony import ReasoningEffort
 from app.models import DownloadManager, FoundModel, HubAccess, Library, scan_found
@@ -48,6 +49,7 @@ from app.planner import (
     load_with_fallback,
     make_plan,
 )
+from app.secrets import SecretStore
 from app.settings import Settings, load_settings, save_settings
 from app.store import Attachment, Conversation, Store, open_store
 from app.text_safety import shown_name
@@ -65,9 +67,10 @@ class LoadedModel:
     path: Path
     name: str
     info: ModelInfo
-    plan: Plan
+    plan: Plan | None  # None: the model runs on a server (`server` says which), not planned here
     explanation: str
     attempts: tuple[Attempt, ...] = ()
+    server: ServerEntry | None = None
 
     @property
     def n_ctx(self) -> int:
@@ -103,6 +106,7 @@ class Workspace:
         self._indexes: dict[int, DocumentIndex] = {}  # open search indexes by conversation id
         self._profiles: dict[Path, GgufProfile] = {}  # the loaded model's profile, for context offers
         self._lock = threading.Lock()
+        self._secrets = SecretStore()
 
     # ----------------------------------------------------------------------------------- settings
 
@@ -192,6 +196,7 @@ class Workspace:
                    on_attempt: Callable[[Attempt], None] | None = None) -> LoadedModel:
         """Plan and load; on memory failures step down the ladder. Raises ModelFileError or LoadFailed."""
         profile = read_profile(path)
+        self._leave_server()
         request = PlanRequest(n_ctx=n_ctx or self.settings.context_tokens)
         result: LadderResult = load_with_fallback(
             self.engine, profile, lambda: self.machine(refresh=True), request,
@@ -204,7 +209,62 @@ class Workspace:
         log.info("loaded %s: %s", loaded.path, loaded.explanation)
         return loaded
 
+    # ------------------------------------------------------------------------------------ servers
+
+    @property
+    def servers(self) -> ServerList:
+        """The servers in the settings, their keys in the keyring."""
+        return ServerList(self.settings, self._secrets)
+
+    def use_server(self, entry: ServerEntry) -> LoadedModel:
+        """Run the model on `entry`'s server from now on: probe it, pick its model, say where it runs.
+
+        Raises ServerRefused (offline mode, a bad address) or EngineFailure (unreachable, a wrong key, no
+        such model); the engine in use before is kept then. Call it off the UI thread."""
+        from app.engine.interface import EngineFailure
+        from app.engine.remote import TIER_NOTES, ServerAddress, ServerFailure, connect
+
+        url = require_allowed(self.settings, entry.url)
+        address = ServerAddress(url, api_key=self.servers.api_key(entry), model=entry.model or None)
+        try:
+            remote = connect(address)
+        except ServerFailure as exc:
+            raise EngineFailure(exc.error) from exc
+        try:
+            info = remote.load(LoadPlan(entry.model)).result(timeout=120)
+        except BaseException:
+            remote.close()
+            raise
+        with self._lock:
+            previous, self._engine = self._engine, remote
+        if previous is not None:
+            previous.close()  # the local worker's memory is free while the server runs the model
+        tier = TIER_NOTES[remote.info.tier]
+        explanation = (f"{info.model_path} {remote.where}, with a {info.n_ctx:,}-token context set by the "
+                       f"server. {tier}")
+        loaded = LoadedModel(Path(info.model_path), info.model_path, info, None, explanation,
+                             server=ServerEntry(url, entry.model, remote.info.kind))
+        self.servers.save(loaded.server)  # type: ignore[arg-type]  (remember what it was found to be)
+        self._loaded = loaded
+        self._save_settings_quietly()
+        log.info("using the server %s (%s, %s tier) for %s", remote.client.address.shown,
+                 remote.info.kind, remote.info.tier, info.model_path)
+        return loaded
+
+    def _leave_server(self) -> None:
+        """Back to this computer: the server's engine is closed, the next use starts the local worker."""
+        with self._lock:
+            engine = self._engine
+            if self._loaded is None or self._loaded.server is None:
+                return
+            self._engine, self._loaded = None, None
+        if engine is not None:
+            engine.close()
+
     def unload_model(self) -> None:
+        if self._loaded is not None and self._loaded.server is not None:
+            self._leave_server()
+            return
         if self._engine is not None and self._loaded is not None:
             self._engine.unload().result(timeout=60)
         self._loaded = None
@@ -239,7 +299,7 @@ class Workspace:
         model's memory first, so memory it holds now counts as available.
         """
         loaded = self._loaded
-        if loaded is None:
+        if loaded is None or loaded.plan is None:  # a server's context is set on the server
             return None
         with self._lock:
             profile = self._profiles.get(loaded.path)

@@ -10,11 +10,16 @@ Harmony specials such as `<|channel|>`). Any failure exits non-zero with a messa
 The load plan comes from the planner for this machine (`--ctx` asks for a context length; default 8,192
 or the model's training length if smaller, which keeps a one-off question quick to load); `--stats`
 also prints the plan's one-sentence explanation.
+
+`--server URL [--api-key KEY] [--model NAME]` asks a server instead (app/engine/remote): llama-server
+and vLLM in the raw Harmony tier (the same prompt and parser as locally), Ollama, LM Studio and other
+OpenAI-compatible servers in the chat tier. The question then leaves this computer for that server.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,7 +28,7 @@ from typing import TextIO
 from app.chat.completion import Completion, CompletionRequest, complete, prompt_settings
 from app.commands import CommandError, UsageError
 from app.engine.client import WorkerEngine
-from app.engine.interface import Done, EngineError, EngineFailure, SamplingSettings
+from app.engine.interface import Done, Engine, EngineError, EngineFailure, LoadPlan, SamplingSettings
 from app.gguf import read_profile
 from app.harmony import (
     USER,
@@ -39,13 +44,22 @@ from app.harmony import (
 from app.planner import Plan, PlanRequest, detect_machine, make_plan
 from app.units import SHORT_CONTEXT
 
+API_KEY_VARIABLE = "OSSIAN_SERVER_API_KEY"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "chat", help="ask a local gpt-oss model one question and print its answer",
         description="Ask a gpt-oss GGUF model one question. The answer goes to stdout; reasoning (with "
                     "--show-reasoning) and statistics (with --stats) go to stderr.")
-    parser.add_argument("--model", required=True, metavar="PATH", help="the gpt-oss .gguf file")
+    parser.add_argument("--model", metavar="PATH",
+                        help="the gpt-oss .gguf file; with --server, the model's name on the server "
+                             "(default: the one it has loaded)")
+    parser.add_argument("--server", metavar="URL",
+                        help="ask a server instead of a model on this computer: llama-server, vLLM, Ollama, "
+                             "LM Studio or any OpenAI-compatible one (e.g. http://gpu-box:8080)")
+    parser.add_argument("--api-key", metavar="KEY",
+                        help="the server's API key (default: the OSSIAN_SERVER_API_KEY environment variable)")
     parser.add_argument("--effort", choices=[e.value for e in ReasoningEffort], default="medium",
                         help="reasoning effort written into the system message (default: medium)")
     parser.add_argument("--show-reasoning", action="store_true", help="print the reasoning to stderr")
@@ -71,22 +85,26 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--max-tokens must be at least 1")
     if args.threads is not None and args.threads < 1:
         raise UsageError("--threads must be at least 1")
-    plan = default_plan(args.model, args.ctx, args.threads)
-    if args.stats:
-        print(f"plan: {plan.explanation}", file=sys.stderr)
+    if args.server is None and args.model is None:
+        raise UsageError("give --model PATH (a .gguf file) or --server URL")
+    if args.server is None and args.api_key is not None:
+        raise UsageError("--api-key goes with --server")
     request = CompletionRequest(
         messages=(Message(USER, prompt),),
         settings=prompt_settings(ReasoningEffort(args.effort)),
         sampling=SamplingSettings(temperature=args.temperature, seed=args.seed, max_tokens=args.max_tokens),
         grammar=grammar,
     )
-    engine = WorkerEngine()
+    engine, load = _engine_and_load(args)
     try:
         try:
-            engine.load(plan.load).result()
+            info = engine.load(load).result()
         except EngineFailure as exc:
             # Say what happened to this command: nothing was asked, and it keeps no conversation.
             raise CommandError(f"{exc.error.message} The question was not asked.") from None
+        if args.stats and args.server is not None:
+            print(f"plan: {info.model_path} {info.description}; context {info.n_ctx:,} tokens",
+                  file=sys.stderr)
         printer = AnswerPrinter(sys.stdout, sys.stderr if args.show_reasoning else None)
         completion = complete(engine, request)
         try:
@@ -102,6 +120,24 @@ def run(args: argparse.Namespace) -> int:
     if args.stats:
         print(format_stats(outcome), file=sys.stderr)
     return 0
+
+
+def _engine_and_load(args: argparse.Namespace) -> tuple[Engine, LoadPlan]:
+    """The engine the question goes to, and what to load on it: this computer's worker with the planner's
+    plan, or a server (probed first: a refused connection or a wrong address ends here)."""
+    if args.server is None:
+        plan = default_plan(args.model, args.ctx, args.threads)
+        if args.stats:
+            print(f"plan: {plan.explanation}", file=sys.stderr)
+        return WorkerEngine(), plan.load
+    from app.engine.remote import ServerAddress, ServerFailure, connect
+
+    key = args.api_key if args.api_key is not None else os.environ.get(API_KEY_VARIABLE) or None
+    try:
+        engine = connect(ServerAddress(args.server, api_key=key, model=args.model))
+    except ServerFailure as exc:
+        raise CommandError(f"{exc.error.message} The question was not asked.") from None
+    return engine, LoadPlan(args.model or "")
 
 
 def default_plan(model_path: str, ctx: int | None, threads: int | None = None) -> Plan:

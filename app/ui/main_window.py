@@ -362,10 +362,13 @@ class MainWindow(QMainWindow):
 
     def _loaded(self, loaded: LoadedModel) -> None:
         self.model_bar.set_state("loaded", loaded.explanation, str(loaded.path))
-        gpu, host = loaded.plan.gpu.total, loaded.plan.host.total
-        memory = " · ".join(f"{format_bytes(size)} {where}" for size, where in ((gpu, "VRAM"), (host, "RAM"))
-                            if size)
-        memory = f" · {memory}" if memory else ""
+        if loaded.plan is not None:
+            gpu, host = loaded.plan.gpu.total, loaded.plan.host.total
+            memory = " · ".join(f"{format_bytes(size)} {where}"
+                                for size, where in ((gpu, "VRAM"), (host, "RAM")) if size)
+            memory = f" · {memory}" if memory else ""
+        else:  # on a server: nothing of this computer's memory
+            memory = f" · on {loaded.info.description.removeprefix('runs on ')}"
         self.status_model.setText(f"{loaded.name} · {loaded.n_ctx:,} token context{memory}")
         self._update_composer()
         self.attachments.model_changed()

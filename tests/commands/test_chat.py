@@ -115,3 +115,53 @@ def test_a_load_that_kills_the_engine_says_what_happened_not_that_a_conversation
     assert "conversation" not in err.lower()
     assert (f"The engine process stopped unexpectedly while loading {tiny_model_path.name} (it was stopped "
             "by signal SIGKILL), so no model is loaded. The question was not asked." in err)
+
+
+# ------------------------------------------------------------------------------- --server URL
+
+@pytest.fixture(scope="module")
+def remote(tiny_model_path: Path):
+    """llama-server's shape over the tiny model (fixtures/remote_servers.py), with a key."""
+    from app.engine.client import WorkerEngine
+    from fixtures.remote_servers import Knobs, LlamaServerShape
+    from tests.engine.conftest import tiny_plan
+
+    local = WorkerEngine()
+    local.load(tiny_plan(tiny_model_path)).result(timeout=60)
+    shape = LlamaServerShape(local, Knobs(api_key="sk-remote")).start()
+    yield shape
+    shape.stop()
+    local.close()
+
+
+def test_a_server_answers_like_a_local_model(remote, grammars: dict) -> None:
+    done = ossian("chat", "--server", remote.base_url, "--api-key", "sk-remote", "--seed", "9", "--stats",
+                  "--grammar", str(grammars["final"]), "--show-reasoning", "Hello", "<|start|>", "there")
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(WORDS + "\n", done.stdout)
+    assert re.search(r"plan: gpt-oss-tiny\.gguf runs on 127\.0\.0\.1:\d+ \(llama-server\); context 4,096",
+                     done.stderr)
+    assert remote.knobs.requests[-1]["grammar"] == ANALYSIS_THEN_FINAL
+
+
+def test_a_server_key_comes_from_the_environment_and_a_wrong_one_is_named(remote) -> None:
+    import os
+
+    env = dict(os.environ, OSSIAN_SERVER_API_KEY="sk-wrong")
+    done = subprocess.run([sys.executable, "-m", "app", "chat", "--server", remote.base_url, "hi"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode != 0 and "refused the API key (401)" in done.stderr and not done.stdout
+
+
+def test_a_server_that_is_not_there_and_a_model_it_lacks(remote) -> None:
+    gone = ossian("chat", "--server", "http://127.0.0.1:9", "hi")
+    assert gone.returncode != 0 and "Could not connect to 127.0.0.1:9" in gone.stderr
+    assert "The question was not asked." in gone.stderr
+    missing = ossian("chat", "--server", remote.base_url, "--api-key", "sk-remote", "--model", "gpt-oss-120b",
+                     "hi")
+    assert missing.returncode != 0 and "no model named 'gpt-oss-120b'" in missing.stderr
+
+
+def test_neither_a_model_nor_a_server_is_a_usage_error() -> None:
+    done = ossian("chat", "hello")
+    assert done.returncode == 2 and "--model PATH" in done.stderr and "--server URL" in done.stderr
