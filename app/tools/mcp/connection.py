@@ -86,6 +86,8 @@ class McpLoop:
             return
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(CLOSE_TIMEOUT_S)
+        if not self._thread.is_alive():
+            self._loop.close()
 
 
 class ServerConnection:
@@ -186,13 +188,13 @@ class ServerConnection:
     def close(self) -> None:
         """End the connection (a stdio server's process with it). Blocks up to a few seconds."""
         with self._lock:
-            run, stop = self._run, self._stop
+            run, stop, running = self._run, self._stop, self._session is not None
         if run is None or run.done():
             return
-        if stop is not None:
+        if stop is not None and running:
             self._loop.call_soon(stop.set)
         else:
-            run.cancel()
+            run.cancel()  # still starting: stop waiting for its handshake
         with contextlib.suppress(Exception):
             run.result(CLOSE_TIMEOUT_S + 3)
 
@@ -235,7 +237,8 @@ class ServerConnection:
         except asyncio.CancelledError:
             self._fail(McpError(f"The MCP server '{self.name}' was stopped."))
         except BaseException as exc:  # the SDK's, anyio's, httpx's, OSError: said for the reader
-            self._fail(self._start_error(exc))
+            inner = _innermost(exc)
+            self._fail(inner if isinstance(inner, McpError) else self._start_error(exc))
         finally:
             if errlog is not None:
                 errlog.close()
@@ -386,9 +389,15 @@ class ServerConnection:
         return "; its last words on stderr: " + " / ".join(lines[-3:])
 
 
-def _exception_text(exc: BaseException) -> str:
-    """The innermost meaningful message of an exception (anyio wraps failures in groups)."""
+def _innermost(exc: BaseException) -> BaseException:
+    """The exception inside the groups anyio's task groups wrap failures in."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
+    return exc
+
+
+def _exception_text(exc: BaseException) -> str:
+    """The innermost meaningful message of an exception."""
+    exc = _innermost(exc)
     message = getattr(getattr(exc, "error", None), "message", None) or str(exc) or type(exc).__name__
     return message.strip()

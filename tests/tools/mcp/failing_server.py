@@ -78,6 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--on-start", choices=["crash", "hang", "garbage"])
     parser.add_argument("--http", type=int)
+    parser.add_argument("--tag", help="ignored: lets a test find its own server among the processes")
     args = parser.parse_args()
     sys.stderr.write("failing server: started\n")
     sys.stderr.flush()
