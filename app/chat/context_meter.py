@@ -83,7 +83,7 @@ class MeterReading:
     budget: ContextBudget
     system_tokens: int  # system + developer (+ the browser's declaration when search mode turns on)
     history_tokens: int  # the conversation so far
-    draft_tokens: int  # the composer's text
+    draft_tokens: int  # the message being written: the composer's text and its header and end
     document_tokens: int  # pending attachments (inline blocks and search notes)
     estimated: bool
     blocked: bool  # sending waits until the user picks a way out
@@ -122,6 +122,16 @@ def prompt_tokens(messages: Sequence[harmony.Message], counter: SegmentCounter,
         return PromptTokens(head.tokens, context_used - head.tokens, head.estimated)
     whole = counter.segments(render_for_generation(messages))
     return PromptTokens(head.tokens, max(0, whole.tokens - head.tokens), head.estimated or whole.estimated)
+
+
+def new_message_tokens(counter: SegmentCounter, draft: str) -> TokenCount:
+    """The message being written, as the next prompt renders it: the draft and the message's own header
+    and end (`<|start|>user<|message|>` ... `<|end|>`, 4 tokens for gpt-oss), which the history's count
+    does not hold. Its documents are counted apart, each by its block: the blank line the chat puts after
+    a block costs nothing more (o200k has `>` followed by newlines as one token, as it has `>`), so the
+    parts add up to the reference's count of the whole prompt (tests/chat/test_meter_real_vocabulary.py).
+    """
+    return counter.segments(harmony.render_message(harmony.Message(harmony.USER, draft)))
 
 
 def search_mode_cost(settings: PromptSettings, counter: SegmentCounter) -> int:
@@ -282,7 +292,8 @@ def read_meter(*, store: Store, engine: Engine | None, settings: PromptSettings,
         tokens = (item.prepared.tokens if item.mode == "inline"
                   else counter.texts([attachment_records.document_search_note(document)])[0])
         costs.append(PendingCost(item.key, document.name, tokens.tokens, tokens.estimated, item.mode))
-    draft_tokens = counter.texts([draft])[0] if draft.strip() else TokenCount(0, estimated=False)
+    draft_tokens = (new_message_tokens(counter, draft) if draft.strip() or pending
+                    else TokenCount(0, estimated=False))
     return measure_context(
         n_ctx=n_ctx, prompt=prompt, draft_tokens=draft_tokens, pending=costs,
         effort=settings.reasoning_effort, search_active=bool(search_attachments(attachments)),

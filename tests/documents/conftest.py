@@ -1,4 +1,5 @@
-"""Fixtures for the documents tests: the tiny gpt-oss model in a real engine, for real token counts."""
+"""Fixtures for the documents tests: the tiny gpt-oss model with gpt-oss's real tokenizer in a real
+engine, so every count is the count the real model pays (o200k_harmony)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,18 @@ import pytest
 from app.documents import CountTokens
 from app.engine.client import WorkerEngine
 from app.engine.interface import LoadPlan
-from fixtures.tiny_models import tiny_gpt_oss_model
+from fixtures.tiny_models import tiny_gpt_oss_real_vocabulary_model
 
 
 @pytest.fixture(scope="session")
 def tiny_engine() -> Iterator[WorkerEngine]:
-    """The app's engine (llama.cpp in its worker process) with the tiny gpt-oss model loaded.
+    """The app's engine (llama.cpp in its worker process) with the real-vocabulary tiny model loaded.
 
     One thread: on a two-core CI machine a second llama.cpp thread only fights the tests for the CPU.
     """
     engine = WorkerEngine()
-    engine.load(LoadPlan(str(tiny_gpt_oss_model()), n_ctx=8192, n_threads=1)).result(timeout=60)
+    plan = LoadPlan(str(tiny_gpt_oss_real_vocabulary_model()), n_ctx=8192, n_threads=1)
+    engine.load(plan).result(timeout=60)
     yield engine
     engine.close()
 

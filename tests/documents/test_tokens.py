@@ -1,4 +1,5 @@
-"""Token counts: exact through the tiny model's real tokenizer, or a marked estimate without a model."""
+"""Token counts: exact through the engine (gpt-oss's real tokenizer), or a marked estimate without a model;
+both held against the reference (openai-harmony on o200k_harmony)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from app.documents import (
     extract,
     format_for_prompt,
 )
-from fixtures.documents import prose_lines, write_pdf, write_text
+from app.harmony import SYSTEM, USER, Message, SystemContent
+from fixtures.documents import Para, prose_lines, write_docx, write_pdf, write_text
+from fixtures.o200k import reference_encoding
+from tests.harmony.reference import reference_render
 
 
 def test_attachment_counts_are_the_tokens_of_the_prompt_block(tmp_path, count_tokens):
@@ -30,6 +34,53 @@ def test_attachment_counts_are_the_tokens_of_the_prompt_block(tmp_path, count_to
     assert not any(c.estimated for c in counts)
     # The block costs more than the bare text: the header and page markers are paid for too.
     assert counts[0].tokens > count_tokens([documents[0].text])[0]
+
+
+def reference_count(text: str) -> int:
+    return len(reference_encoding().encode(text, disallowed_special=()))
+
+
+def test_attachment_counts_are_what_the_reference_pays_in_the_prompt(tmp_path, count_tokens):
+    """The count on the chip is what the block adds to a rendered prompt, documents first and the question
+    after a blank line (app.chat.prompt.user_content), as openai-harmony renders and counts it."""
+    documents = [
+        extract(write_pdf(tmp_path / "a.pdf", [prose_lines(15, seed=n) for n in range(4)])),
+        extract(write_docx(tmp_path / "b.docx", [Para(line) for line in prose_lines(10, seed=9)])),
+        extract(write_text(tmp_path / "c.md", "# Notizen\n\nGrüße aus Köln: 1234567 €, 東京 🎉\n  x = 1\n")),
+    ]
+    counts = count_attachment_tokens(documents, count_tokens)
+    system = Message(SYSTEM, SystemContent(conversation_start_date="2025-08-05"))
+    question = "Summarize these, please."
+    without = len(reference_render([system, Message(USER, question)], "assistant"))
+    blocks = [format_for_prompt(d) for d in documents]
+    with_all = len(reference_render([system, Message(USER, "\n\n".join([*blocks, question]))], "assistant"))
+    assert sum(c.tokens for c in counts) == with_all - without
+    assert [c.tokens for c in counts] == [reference_count(block) for block in blocks]
+    assert [count_tokens([d.text])[0] for d in documents] == [reference_count(d.text) for d in documents]
+
+
+ESTIMATE_CORPUS = {
+    "english prose": "\n".join(prose_lines(200, seed=4)),
+    "python": "def fib(n: int) -> int:\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)\n"
+              * 30,
+    "markdown table": "\n".join(f"| {i} | {i * 3.14:.2f} | item {i} |" for i in range(200)),
+    "json": '{"name": "Ossian", "tokens": [1, 22, 333, 4444], "nested": {"ok": true, "pi": 3.14159}}\n' * 40,
+    "numbers": " ".join(str(i * 7919) for i in range(1000)),
+    "german": "Die Straße ist schön, aber übermäßig große Äpfel fallen öfter als Birnen. " * 30,
+    "french": "L'été dernier, nous sommes allés à la plage près de Saint-Malo — c'était magnifique. " * 30,
+    "vietnamese": "Tiếng Việt có dấu rất khó đọc nếu không quen. " * 30,
+    "russian": "Съешь же ещё этих мягких французских булок, да выпей чаю. " * 30,
+    "chinese": "我们今天去北京大学图书馆看书，然后在食堂吃饭。人工智能正在改变世界。" * 30,
+    "emoji": "🎉👍🏽 ok " * 200,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATE_CORPUS))
+def test_the_estimate_errs_high_against_the_real_count(name):
+    """Calibration, not assumption: never below the real count, and not wildly above it."""
+    text = ESTIMATE_CORPUS[name]
+    real, estimate = reference_count(text), estimate_tokens(text)
+    assert real <= estimate <= 1.7 * real, (real, estimate)
 
 
 def test_without_a_model_counts_are_marked_estimates(tmp_path):
