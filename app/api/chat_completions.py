@@ -80,8 +80,9 @@ def read_request(body: Mapping[str, Any]) -> ChatCall:
                                instructions="\n\n".join(t for t in instructions if t) or None,
                                functions=tools.functions)
     sampling = reading.sampling_of(body, ("max_completion_tokens", "max_tokens"))
-    completion = CompletionRequest(tuple(messages), settings, sampling, reading.grammar_of(body))
-    return ChatCall(completion, stream, include_usage, tools)
+    completion = CompletionRequest(tuple(messages), settings, sampling, reading.grammar_of(body),
+                                   stop=reading.stop_of(body))
+    return ChatCall(reading.with_tool_choice(completion, tools), stream, include_usage, tools)
 
 
 def _assistant_messages(message: Mapping[str, Any], where: str, tools: reading.Tools,

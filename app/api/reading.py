@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app import harmony
 from app.api.errors import bad_request
+from app.chat.completion import CompletionRequest
+from app.chat.stops import MAX_STOPS
+from app.chat.tool_grammar import SUPPRESSED_ENDS, tool_call_grammar
 from app.engine.interface import SamplingSettings
 from app.harmony.errors import HarmonyFormatError
 
@@ -34,6 +37,8 @@ class Tools:
     """The function tools a request offers the model, by name."""
 
     functions: tuple[harmony.ToolDescription, ...] = ()
+    # `tool_choice` "required" or a function by name: the reply must call one of these (by a grammar)
+    forced: tuple[str, ...] = ()
 
     @property
     def names(self) -> frozenset[str]:
@@ -166,7 +171,53 @@ def tools_of(tools: Any, tool_choice: Any, *, nested: bool) -> Tools:
             functions.append(harmony.ToolDescription(name, description, spec.get("parameters")))
         except HarmonyFormatError as exc:
             raise bad_request(f"`tools[{index}]`: {exc}", f"tools[{index}]") from None
-    return Tools(tuple(functions))
+    return Tools(tuple(functions), _forced(tool_choice, [f.name for f in functions], nested=nested))
+
+
+def _forced(choice: Any, names: list[str], *, nested: bool) -> tuple[str, ...]:
+    """The functions `tool_choice` makes the reply call one of: none for "auto" (or no choice)."""
+    if choice in (None, "auto"):
+        return ()
+    if choice == "required":
+        if not names:
+            raise bad_request("`tool_choice` is \"required\" but `tools` declares no function.",
+                              "tool_choice")
+        return tuple(names)
+    if isinstance(choice, Mapping) and choice.get("type") == "function":
+        # Chat Completions: {"type": "function", "function": {"name": ...}}; Responses: {"type", "name"}.
+        spec = choice.get("function") if nested else choice
+        name = spec.get("name") if isinstance(spec, Mapping) else None
+        if name not in names:
+            raise bad_request(f"`tool_choice` names the function {name!r}, which `tools` does not declare.",
+                              "tool_choice")
+        return (str(name),)
+    raise bad_request("`tool_choice` must be \"none\", \"auto\", \"required\" or a function by name.",
+                      "tool_choice")
+
+
+def with_tool_choice(completion: CompletionRequest, tools: Tools) -> CompletionRequest:
+    """`completion` held to a call of one of `tools.forced`: a grammar, and `<|call|>` as its only end."""
+    if not tools.forced:
+        return completion
+    if completion.grammar is not None:
+        raise bad_request("`grammar` cannot go with a `tool_choice` that forces a call (that is a grammar "
+                          "too).", "tool_choice")
+    sampling = replace(completion.sampling, suppress_specials=tuple(dict.fromkeys(
+        (*completion.sampling.suppress_specials, *SUPPRESSED_ENDS))))
+    return replace(completion, grammar=tool_call_grammar(tools.forced), sampling=sampling)
+
+
+def stop_of(body: Mapping[str, Any]) -> tuple[str, ...]:
+    """`stop`: a string or up to four; the answer ends before the first that appears."""
+    value = body.get("stop")
+    if value is None:
+        return ()
+    stops = [value] if isinstance(value, str) else value
+    if not isinstance(stops, list) or len(stops) > MAX_STOPS or \
+            not all(isinstance(stop, str) and stop for stop in stops):
+        raise bad_request(f"`stop` must be a string or an array of up to {MAX_STOPS} non-empty strings.",
+                          "stop")
+    return tuple(stops)
 
 
 def recipient_for(name: str, tools: Tools) -> str:

@@ -62,7 +62,8 @@ def read_request(body: Mapping[str, Any]) -> ResponsesCall:
                                instructions="\n\n".join(t for t in instructions if t) or None,
                                functions=tools.functions)
     sampling = reading.sampling_of(body, ("max_output_tokens",))
-    completion = CompletionRequest(tuple(messages), settings, sampling, reading.grammar_of(body))
+    completion = reading.with_tool_choice(
+        CompletionRequest(tuple(messages), settings, sampling, reading.grammar_of(body)), tools)
     echo = {
         "instructions": top, "max_output_tokens": sampling.max_tokens, "temperature": sampling.temperature,
         "top_p": sampling.top_p, "tools": body.get("tools") or [],

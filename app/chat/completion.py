@@ -19,11 +19,12 @@ from __future__ import annotations
 import codecs
 import datetime
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from app import harmony
 from app.chat.prompt import PromptSettings, developer_message, render_for_generation, system_message
+from app.chat.stops import StopWatch
 from app.engine.interface import (
     Done,
     Engine,
@@ -33,6 +34,7 @@ from app.engine.interface import (
     SamplingSettings,
     TokenEvent,
 )
+from app.harmony.segments import RETURN
 
 FinishReason = Literal["stop", "tool_calls", "length", "cancelled", "error"]
 _FUNCTIONS_PREFIX = "functions."
@@ -46,6 +48,7 @@ class CompletionRequest:
     settings: PromptSettings = field(default_factory=PromptSettings)
     sampling: SamplingSettings = field(default_factory=SamplingSettings)
     grammar: str | None = None  # GBNF; may name Harmony specials (tests, structured output)
+    stop: tuple[str, ...] = ()  # the answer ends before the first of these (OpenAI's `stop`)
 
     @property
     def function_names(self) -> frozenset[str]:
@@ -160,8 +163,11 @@ class Completion:
 
     def __init__(self, generation: Generation, feed: Callable[[TokenEvent], list[harmony.ParseEvent]],
                  finish: Callable[[], list[harmony.ParseEvent]],
-                 function_names: frozenset[str] = frozenset()) -> None:
+                 function_names: frozenset[str] = frozenset(), stop: Sequence[str] = ()) -> None:
         self._generation = generation
+        self._stops = tuple(stop)
+        self._watches: dict[int, StopWatch] = {}  # answer messages read for a stop string, by index
+        self._stopped = False  # a stop string ended the answer (the generation was cancelled for it)
         self._feed = feed
         self._finish = finish
         self._function_names = function_names
@@ -189,8 +195,9 @@ class Completion:
                 if self._analysis_open:
                     self._reasoning_tokens += 1
                 for parsed in feed(event):
-                    note(parsed)
-                    yield parsed
+                    for kept in (self._watch(parsed) if self._stops else (parsed,)):
+                        note(kept)
+                        yield kept
             elif isinstance(event, Done):
                 self._done = event
             else:
@@ -199,8 +206,34 @@ class Completion:
             self._error = EngineError("internal", "The engine ended the reply without saying why.")
         self._finished = True
         for parsed in self._finish():
-            note(parsed)
-            yield parsed
+            for kept in (self._watch(parsed) if self._stops else (parsed,)):
+                note(kept)
+                yield kept
+
+    def _watch(self, event: harmony.ParseEvent) -> list[harmony.ParseEvent]:
+        """`event` as the stop strings leave it: the answer up to the first stop string, nothing after."""
+        if isinstance(event, harmony.MessageStarted):
+            if self._stopped:
+                return []
+            if event.channel == harmony.FINAL and event.recipient is None:
+                self._watches[event.index] = StopWatch(self._stops)
+            return [event]
+        watch = self._watches.get(event.index)
+        if watch is None:
+            return [] if self._stopped else [event]
+        if isinstance(event, harmony.TextDelta):
+            text = watch.feed(event.text)
+            if watch.hit and not self._stopped:
+                self._stopped = True
+                self._generation.cancel()
+            return [harmony.TextDelta(event.index, text)] if text else []
+        del self._watches[event.index]
+        rest = watch.flush()
+        ended = event
+        if watch.hit or rest:
+            ended = harmony.MessageEnded(event.index, replace(event.message, content=watch.text),
+                                         event.terminator or (RETURN if watch.hit else None))
+        return [*([harmony.TextDelta(event.index, rest)] if rest else []), ended]
 
     def result(self) -> CompletionResult:
         """Wait for the end (reading whatever events are left) and return what came of it."""
@@ -223,8 +256,8 @@ class Completion:
 
     @property
     def ended_cleanly(self) -> bool:
-        """Whether the engine ended the reply itself (`<|return|>`, `<|call|>`, end of generation)."""
-        return self._done is not None and self._done.reason in ("return", "call", "eog")
+        """Whether the reply ended by itself (`<|return|>`, `<|call|>`, end of generation, a stop string)."""
+        return self._stopped or (self._done is not None and self._done.reason in ("return", "call", "eog"))
 
     @property
     def done(self) -> Done | None:
@@ -256,6 +289,8 @@ class Completion:
         if self._error is not None:
             return "error"
         assert self._done is not None
+        if self._stopped:
+            return "stop"
         if self._done.reason == "cancelled":
             return "cancelled"
         if any(harmony.is_tool_call(m) for m in self._messages):
@@ -291,7 +326,8 @@ def complete(engine: Engine, request: CompletionRequest | GenerateRequest, *,
     if parser is None:
         parser = new_parser(engine)
     feed, finish = _feeder(parser)
-    return Completion(engine.generate(generate_request), feed, finish, names)
+    stop = request.stop if isinstance(request, CompletionRequest) else ()
+    return Completion(engine.generate(generate_request), feed, finish, names, stop)
 
 
 def new_parser(engine: Engine) -> harmony.HarmonyParser:

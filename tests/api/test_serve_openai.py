@@ -171,3 +171,52 @@ def test_a_foreign_host_header_is_refused(served: Served, host: str) -> None:
     assert answer.status == 403
     assert json.loads(body)["error"]["code"] == "host_not_allowed"
     assert answer.getheader("Access-Control-Allow-Origin") is None
+
+
+# ------------------------------------------------------------------------- stop and tool_choice
+
+SAID = 'root ::= <|channel|> "final" <|message|> "alpha beta gamma delta epsilon"'
+TIME_TOOL = {"type": "function", "function": {"name": "get_time", "description": "The time now.",
+                                              "parameters": {"type": "object", "properties": {}}}}
+
+
+def test_stop_ends_the_answer_before_the_first_stop_string(client: openai.OpenAI) -> None:
+    ask = {"model": "tiny-gpt-oss", "messages": [{"role": "user", "content": "Say the letters."}],
+           "max_tokens": 40, "extra_body": {"grammar": SAID, "seed": 1}}
+    reply = client.chat.completions.create(**ask, stop=["delta", "gam"])
+    assert (reply.choices[0].message.content, reply.choices[0].finish_reason) == ("alpha beta ", "stop")
+    streamed = client.chat.completions.create(**ask, stop="ta g", stream=True)
+    parts = [chunk.choices[0].delta.content or "" for chunk in streamed if chunk.choices]
+    assert "".join(parts) == "alpha be" and "ta g" not in "".join(parts)
+    whole = client.chat.completions.create(**ask)
+    assert whole.choices[0].message.content == "alpha beta gamma delta epsilon"
+
+
+def test_stop_must_be_up_to_four_strings(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.chat.completions.create(model="tiny-gpt-oss", messages=[{"role": "user", "content": "x"}],
+                                       stop=["a", "b", "c", "d", "e"])
+    assert refused.value.body["param"] == "stop"
+
+
+@pytest.mark.parametrize(("choice", "seed"), [({"type": "function", "function": {"name": "get_time"}}, 13),
+                                              ("required", 5)])
+def test_tool_choice_forces_a_call(client: openai.OpenAI, choice, seed: int) -> None:
+    """Random weights rarely call a tool by themselves; `tool_choice` makes them. (Random weights may think
+    past any limit first: the seeds are ones whose thinking ends within 120 tokens.)"""
+    reply = client.chat.completions.create(
+        model="tiny-gpt-oss", messages=[{"role": "user", "content": "What time is it?"}],
+        tools=[TIME_TOOL, WEATHER_TOOL] if choice == "required" else [WEATHER_TOOL, TIME_TOOL],
+        tool_choice=choice, max_tokens=120, seed=seed)
+    calls = reply.choices[0].message.tool_calls
+    assert reply.choices[0].finish_reason == "tool_calls" and calls
+    assert calls[0].function.name in ({"get_time"} if choice != "required" else {"get_time", "get_weather"})
+    assert isinstance(json.loads(calls[0].function.arguments), dict)
+
+
+def test_tool_choice_of_an_undeclared_function_is_refused(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.chat.completions.create(
+            model="tiny-gpt-oss", messages=[{"role": "user", "content": "x"}], tools=[WEATHER_TOOL],
+            tool_choice={"type": "function", "function": {"name": "get_time"}})
+    assert refused.value.body["param"] == "tool_choice" and "get_time" in refused.value.body["message"]
