@@ -38,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.commands.plan",
     "app.commands.count",
     "app.commands.backends",
+    "app.commands.mcp",
 )
 
 def build_parser() -> argparse.ArgumentParser:
