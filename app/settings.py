@@ -54,6 +54,9 @@ class Settings:
     last_model: str | None = _option(None, "The model file loaded last; offered again at start-up.")
     gpu_device: str | None = _option(None, "The GPU to run on, as llama.cpp names it (e.g. 'Vulkan1', "
                                            "'CUDA0'); default: the planner's choice.")
+    api_enabled: bool = _option(False, "Serve the loaded model to other apps through an OpenAI-compatible "
+                                       "API on this computer (loopback only, with a key).")
+    api_port: int | None = _option(None, "The API's port (default: 8765, or a free one).")
     # Each: {"url", "model", "kind"} (app.chat.servers.ServerEntry); the API key is in the OS keyring.
     servers: list[Any] = field(default_factory=list, metadata={
         "doc": "Servers that can run the model instead of this computer (llama-server, vLLM, Ollama, "

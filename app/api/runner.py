@@ -39,13 +39,19 @@ class Translator(Protocol):
 class EngineGate:
     """API requests take turns on the engine; the window's own turn makes the engine answer "busy"."""
 
-    def __init__(self, engine: Engine, *, max_waiting: int = 8, wait_s: float = 600.0) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine | Callable[[], Engine], *, max_waiting: int = 8,
+                 wait_s: float = 600.0) -> None:
+        # A callable: the engine in use now (the window's changes when the user picks a server).
+        self._engine = engine
         self._lock = threading.Lock()
         self._count = threading.Lock()
         self._waiting = 0
         self._max_waiting = max_waiting
         self._wait_s = wait_s
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine if isinstance(self._engine, Engine) else self._engine()
 
     def acquire(self, cancelled: threading.Event) -> None:
         """Wait for the engine; raises ApiError(429) when the queue is full or the wait too long."""

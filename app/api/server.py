@@ -64,7 +64,8 @@ def model_id(engine: Engine) -> str | None:
     return Path(model.model_path).stem if model is not None else None
 
 
-def create_app(engine: Engine, settings: ApiSettings) -> Guard:
+def create_app(engine: Engine | Callable[[], Engine], settings: ApiSettings) -> Guard:
+    """The API over `engine`, or over whichever engine `engine()` returns at each request (the window's)."""
     gate = EngineGate(engine, max_waiting=settings.max_waiting, wait_s=settings.wait_s)
     api = _Api(gate)
     app = Starlette(routes=[

@@ -118,3 +118,27 @@ def _entry(raw: Any) -> ServerEntry | None:
     if not isinstance(raw, dict) or not isinstance(raw.get("url"), str):
         return None
     return ServerEntry(raw["url"], str(raw.get("model") or ""), str(raw.get("kind") or ""))
+
+
+def check_server(settings: Settings, entry: ServerEntry, api_key: str | None) -> str:
+    """Ask the server what it is and say it in a sentence: kind, tier and what that costs, its models and
+    their context. Raises ServerRefused or EngineFailure (unreachable, a wrong key). Blocks: call it off the
+    UI thread."""
+    from app.engine.interface import EngineFailure
+    from app.engine.remote import KIND_NAMES, TIER_NOTES, ServerAddress, ServerFailure, connect
+
+    url = require_allowed(settings, entry.url)
+    try:
+        engine = connect(ServerAddress(url, api_key=api_key, model=entry.model or None))
+    except ServerFailure as exc:
+        raise EngineFailure(exc.error) from exc
+    try:
+        info = engine.info
+        models = ", ".join(
+            f"{m.name} ({m.n_ctx:,}-token context)" if m.n_ctx else m.name for m in info.models[:6]) or "none"
+        tier = "raw Harmony" if info.tier == "harmony" else "chat"
+        return (f"{KIND_NAMES[info.kind]}{f' {info.version}' if info.version else ''}, {tier} tier: "
+                f"{TIER_NOTES[info.tier]} Models: {models}.")
+    finally:
+        engine.close()
+

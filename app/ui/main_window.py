@@ -16,7 +16,9 @@ import html
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -36,6 +38,7 @@ from PySide6.QtWidgets import (
 from app import APP_NAME
 from app.chat import events as ev
 from app.chat.export import ExportKind, export_format, export_to_path, suggested_file_name
+from app.chat.servers import ServerEntry
 from app.chat.workspace import LoadedModel, Workspace
 from app.errors import OssianError
 from app.models import InstalledModel
@@ -46,6 +49,7 @@ from app.ui.bridge import EventBridge, run_in_background
 from app.ui.chat_controller import ChatController
 from app.ui.composer import Composer
 from app.ui.context_meter import ContextMeter
+from app.ui.first_frame import after_first_paint
 from app.ui.messages.chat_view import ChatView
 from app.ui.model_bar import ModelBar, ModelChoice
 from app.ui.models import ModelLibraryDialog, WelcomePage
@@ -54,6 +58,9 @@ from app.ui.shell_style import shell_stylesheet
 from app.ui.sidebar import ConversationSidebar, SidebarRow
 from app.ui.theme import Theme, ThemeWatcher, apply_palette
 from app.units import context_label, format_bytes
+
+if TYPE_CHECKING:
+    from app.api.service import ApiService  # starlette and uvicorn load only when the API starts
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +97,7 @@ class MainWindow(QMainWindow):
         self._search = ""
         self._attempts = EventBridge(self)
         self._attempts.received.connect(self._on_attempt)
+        self.api: ApiService | None = None  # the API switch's server (made when first switched on)
 
         self.sidebar = ConversationSidebar(self.theme, self)
         self.model_bar = ModelBar(self.theme, self)
@@ -129,6 +137,8 @@ class MainWindow(QMainWindow):
         kept = workspace.store.report.kept_file  # a damaged database kept aside: its folder one click away
         for text in workspace.notices:
             self.show_banner("warning", text, timeout_ms=0, folder=kept.parent if kept else None)
+        if workspace.settings.api_enabled:  # the API switch left on: serve again, after the first frame
+            after_first_paint(self, self.apply_api_switch)
 
     # ------------------------------------------------------------------------------------- layout
 
@@ -283,8 +293,9 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.workspace, self)
+        dialog = SettingsDialog(self.workspace, self, serving=self.api.serving if self.api else None)
         dialog.settingsChanged.connect(self._settings_changed)
+        dialog.useServerRequested.connect(lambda entry: self.use_server(entry, dialog))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
@@ -297,6 +308,54 @@ class MainWindow(QMainWindow):
                 download.pause()  # "never use the network" stops what is running now, not at the next file
         self.welcome.refresh()
         self.show_banner("info", "Settings saved.", timeout_ms=3000)
+        self.apply_api_switch()
+
+    # ------------------------------------------------------------------------------- the API switch
+
+    def apply_api_switch(self) -> None:
+        """Serve the window's model to other apps, or stop, as the settings say."""
+        settings = self.workspace.settings
+        if not settings.api_enabled:
+            if self.api is not None and self.api.serving is not None:
+                self.api.stop()
+                self.show_banner("info", "Other apps can no longer use the model here.", timeout_ms=4000)
+            return
+        from app.api.service import ApiService  # starlette and uvicorn: only when the API is wanted
+
+        if self.api is None:
+            self.api = ApiService(lambda: self.workspace.engine)
+        if self.api.serving is not None:
+            return
+        try:
+            serving = self.api.start(settings.api_port)
+        except OssianError as exc:
+            self.show_banner("error", f"The API could not start: {exc}", timeout_ms=0)
+            return
+        self.show_banner("info", f"Other apps on this computer can use the model at {serving.base_url} with "
+                                 f"the key {serving.api_key} (also shown in Settings).", timeout_ms=0)
+
+    # ------------------------------------------------------------------------------------- servers
+
+    def use_server(self, entry: ServerEntry, dialog: SettingsDialog | None = None) -> None:
+        """Run the model on `entry`'s server: connect off the UI thread, then show where it runs."""
+        if self.controller.busy:
+            self.show_banner("warning", "Stop the current answer before switching to a server.")
+            return
+        self.model_bar.set_state("loading", f"Connecting to {entry.url}…")
+        self._update_composer()
+
+        def done(loaded: LoadedModel) -> None:
+            self._loaded(loaded)
+            if dialog is not None and shiboken6.isValid(dialog):
+                dialog.servers.refresh()
+                dialog.servers.status.setText(loaded.explanation)
+
+        def failed(error: BaseException) -> None:
+            self._load_failed(error)
+            if dialog is not None and shiboken6.isValid(dialog):
+                dialog.servers.status.setText(str(error))
+
+        run_in_background(lambda: self.workspace.use_server(entry), done, failed, self, name="use-server")
 
     def _models_changed(self) -> None:
         self.refresh_models()
@@ -607,6 +666,8 @@ class MainWindow(QMainWindow):
     # --------------------------------------------------------------------------------- shutdown
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.api is not None:
+            self.api.stop()
         self.attachments.close()
         self.controller.close()
         try:

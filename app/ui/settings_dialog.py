@@ -12,6 +12,8 @@ Signals:
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
@@ -33,6 +35,7 @@ from app.chat.workspace import Workspace
 from app.errors import OssianError
 from app.harmony import ReasoningEffort
 from app.settings import Settings, option_docs
+from app.ui.servers_panel import ApiSwitch, ServersPanel
 from app.units import format_bytes
 
 CONTEXT_CHOICES: tuple[tuple[str, int | None], ...] = (
@@ -40,6 +43,9 @@ CONTEXT_CHOICES: tuple[tuple[str, int | None], ...] = (
     ("8K tokens", 8192), ("16K tokens", 16384), ("32K tokens", 32768),
     ("64K tokens", 65536), ("128K tokens (the most gpt-oss reads)", 131072),
 )
+
+if TYPE_CHECKING:
+    from app.api.service import Serving  # starlette and uvicorn load only when the API starts
 
 
 class PackInstall(QObject):
@@ -63,8 +69,10 @@ class PackInstall(QObject):
 
 class SettingsDialog(QDialog):
     settingsChanged = Signal()
+    useServerRequested = Signal(object)  # a ServerEntry, from the Servers panel
 
-    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None, *,
+                 serving: Serving | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setObjectName("settingsDialog")
@@ -146,6 +154,10 @@ class SettingsDialog(QDialog):
         models_row.addWidget(self.models_dir, 1)
         models_row.addWidget(browse)
 
+        self.servers = ServersPanel(workspace, self)
+        self.servers.useRequested.connect(self.useServerRequested)
+        self.api = ApiSwitch(settings.api_enabled, serving, self)
+
         self.error = QLabel(self)
         self.error.setObjectName("settingsError")
         self.error.setWordWrap(True)
@@ -170,6 +182,8 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         column = QVBoxLayout(self)
         column.addLayout(form)
+        column.addWidget(self.api)
+        column.addWidget(self.servers)
         column.addWidget(self.error)
         column.addWidget(buttons)
 
@@ -178,13 +192,14 @@ class SettingsDialog(QDialog):
         current = self.workspace.settings
         endpoint = self.endpoint.text().strip() or None
         models_dir = self.models_dir.text().strip() or None
-        return Settings(
-            models_dir=models_dir, offline_only=self.offline.isChecked(), hf_endpoint=endpoint,
+        # Fields the dialog does not show (the last model, the server list, ...) are kept as they are.
+        return replace(
+            current, models_dir=models_dir, offline_only=self.offline.isChecked(), hf_endpoint=endpoint,
             reasoning_effort=self.effort.currentData(), context_tokens=self.context.currentData(),
             theme=self.theme.currentData(),
             python_tool_approval="ask" if self.ask_python.isChecked() else "always",
-            show_reasoning=self.show_reasoning.isChecked(), last_model=current.last_model,
-            gpu_device=self.gpu.currentData(), extra=dict(current.extra),
+            show_reasoning=self.show_reasoning.isChecked(), gpu_device=self.gpu.currentData(),
+            api_enabled=self.api.check.isChecked(), servers=list(current.servers), extra=dict(current.extra),
         )
 
     def _save(self) -> None:
