@@ -99,6 +99,7 @@ class ChatController(QObject):
         self._answer_streams: dict[int, CitationStream] = {}  # answer message id -> its stream
         self._busy = False
         self._pending_python = False  # the python switch of a chat not created yet
+        self._pending_mcp: set[str] = set()  # the MCP servers switched on for a chat not created yet
         # How sessions run their turns (sampling, grammar, step limit); None: the chat room's defaults.
         self.session_options: SessionOptions | None = None
         view.linkClicked.connect(self._open_link)
@@ -120,6 +121,7 @@ class ChatController(QObject):
         self._close_session()
         self.conversation_id = None
         self._pending_python = False
+        self._pending_mcp = set()
         self._clear_view()
 
     def _clear_view(self) -> None:
@@ -161,6 +163,8 @@ class ChatController(QObject):
             self.conversation_id = conversation.id
             if self._pending_python:
                 self._store_python_switch(True)
+            for server in sorted(self._pending_mcp):
+                self._store_mcp_switch(server, True)
             self.conversationChanged.emit(conversation.id)
         return self.session
 
@@ -179,6 +183,33 @@ class ChatController(QObject):
             self._store_python_switch(enabled)
         except StoreError as exc:
             self.notice.emit("error", str(exc))
+
+    def mcp_servers_enabled(self) -> frozenset[str]:
+        """The MCP servers the open conversation uses (Settings > Tools lists them all)."""
+        if self.conversation_id is None:
+            return frozenset(self._pending_mcp)
+        return self.workspace.conversation_settings(self.conversation_id).tools.mcp
+
+    def set_mcp_server(self, server: str, enabled: bool) -> None:
+        """Let the model use an MCP server's tools in this conversation (each call still waits for
+        approval). Takes effect from the next turn; the server starts in the background now."""
+        if self.conversation_id is None:
+            if enabled:
+                self._pending_mcp.add(server)
+            else:
+                self._pending_mcp.discard(server)
+            return
+        try:
+            self._store_mcp_switch(server, enabled)
+        except StoreError as exc:
+            self.notice.emit("error", str(exc))
+
+    def _store_mcp_switch(self, server: str, enabled: bool) -> None:
+        assert self.conversation_id is not None
+        settings = self.workspace.conversation_settings(self.conversation_id).with_mcp_server(server, enabled)
+        updated = self.workspace.change_settings(self.conversation_id, settings)
+        if self.session is not None:
+            self.session.tools = self.workspace.tool_session(updated)
 
     def _store_python_switch(self, enabled: bool) -> None:
         assert self.conversation_id is not None

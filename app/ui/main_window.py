@@ -239,6 +239,7 @@ class MainWindow(QMainWindow):
         self.model_bar.manageRequested.connect(self.open_model_library)
         self.model_bar.settingsRequested.connect(self.open_settings)
         self.model_bar.pythonToolChanged.connect(self.controller.set_python_tool)
+        self.model_bar.mcpServerChanged.connect(self.controller.set_mcp_server)
         self.welcome.loadRequested.connect(self.load_model)
         self.welcome.modelsChanged.connect(self._models_changed)
         self.welcome.downloadFinished.connect(self._download_finished)
@@ -296,8 +297,18 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.workspace, self, serving=self.api.serving if self.api else None)
         dialog.settingsChanged.connect(self._settings_changed)
         dialog.useServerRequested.connect(lambda entry: self.use_server(entry, dialog))
+        dialog.tools.serversChanged.connect(self.show_mcp_servers)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
+
+    def show_mcp_servers(self) -> None:
+        """The Tools menu offers every MCP server of Settings > Tools, checked where this chat uses it."""
+        try:
+            names = [server.name for server in self.workspace.mcp.servers()]
+        except OssianError as exc:  # a damaged server list: said, and no server offered
+            self.show_banner("error", str(exc))
+            names = []
+        self.model_bar.set_mcp_servers(names, self.controller.mcp_servers_enabled())
 
     def _settings_changed(self) -> None:
         settings = self.workspace.settings
@@ -475,6 +486,7 @@ class MainWindow(QMainWindow):
         self.sidebar.select(-1)
         self.model_bar.set_effort(self.workspace.settings.reasoning_effort)
         self.model_bar.set_python_tool(False)
+        self.show_mcp_servers()
         self._show_conversation_page()
         self.composer.focus()
 
@@ -490,6 +502,7 @@ class MainWindow(QMainWindow):
         self.attachments.conversation_changed()
         self.model_bar.set_effort(self.controller.effort())
         self.model_bar.set_python_tool(self.controller.python_tool_enabled())
+        self.show_mcp_servers()
         self._show_conversation_page()
 
     def _conversation_created(self, conversation_id: int) -> None:

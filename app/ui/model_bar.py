@@ -9,6 +9,7 @@ Signals:
     unloadRequested().
     effortChanged(str): "low", "medium" or "high".
     pythonToolChanged(bool): the user switched gpt-oss's python tool on or off for this conversation.
+    mcpServerChanged(str, bool): the user switched an MCP server (Settings > Tools) on or off for it.
     manageRequested(): open the model library (download, import, remove).
     settingsRequested(): open the settings dialog.
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -52,6 +54,7 @@ class ModelBar(QWidget):
     unloadRequested = Signal()
     effortChanged = Signal(str)
     pythonToolChanged = Signal(bool)
+    mcpServerChanged = Signal(str, bool)
     manageRequested = Signal()
     settingsRequested = Signal()
 
@@ -59,6 +62,7 @@ class ModelBar(QWidget):
         super().__init__(parent)
         self.setObjectName("modelBar")
         self._state: ModelState = "none"
+        self._mcp_separator: QAction | None = None
         self._loaded_path: str | None = None
 
         self.picker = QComboBox(self)
@@ -85,6 +89,8 @@ class ModelBar(QWidget):
         self.python_action = tools_menu.addAction("Python: run code on this computer (asks first)")
         self.python_action.setCheckable(True)
         self.python_action.toggled.connect(self._python_toggled)
+        self.tools_menu = tools_menu
+        self.mcp_actions: dict[str, QAction] = {}  # one per configured MCP server, after the python switch
         self.tools_button.setMenu(tools_menu)
         self.settings_button = QToolButton(self)
         self.settings_button.setObjectName("manageButton")
@@ -182,6 +188,26 @@ class ModelBar(QWidget):
         self.python_action.blockSignals(False)
         self._show_tools_state()
 
+    def set_mcp_servers(self, names: list[str], enabled: set[str] | frozenset[str]) -> None:
+        """Offer these MCP servers in the Tools menu, checked where this conversation uses them (without
+        announcing a change)."""
+        for action in self.mcp_actions.values():
+            self.tools_menu.removeAction(action)
+            action.deleteLater()
+        self.mcp_actions = {}
+        if self._mcp_separator is not None:
+            self.tools_menu.removeAction(self._mcp_separator)
+            self._mcp_separator = None
+        if names:
+            self._mcp_separator = self.tools_menu.addSection("MCP servers (each call asks first)")
+        for name in names:
+            action = self.tools_menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(name in enabled)
+            action.toggled.connect(lambda on, server=name: self._mcp_toggled(server, on))
+            self.mcp_actions[name] = action
+        self._show_tools_state()
+
     def effort(self) -> str:
         for effort, button in self.effort_buttons.items():
             if button.isChecked():
@@ -198,9 +224,16 @@ class ModelBar(QWidget):
         self._show_tools_state()
         self.pythonToolChanged.emit(enabled)
 
+    def _mcp_toggled(self, server: str, enabled: bool) -> None:
+        self._show_tools_state()
+        self.mcpServerChanged.emit(server, enabled)
+
     def _show_tools_state(self) -> None:
-        on = self.python_action.isChecked()
-        self.tools_button.setText("Tools: python" if on else "Tools")
+        names = ["python"] if self.python_action.isChecked() else []
+        names += [name for name, action in self.mcp_actions.items() if action.isChecked()]
+        on = bool(names)
+        shown = ", ".join(names) if len(names) <= 2 else f"{names[0]} +{len(names) - 1}"
+        self.tools_button.setText(f"Tools: {shown}" if on else "Tools")
         self.tools_button.setProperty("active", on)
         self.tools_button.style().unpolish(self.tools_button)
         self.tools_button.style().polish(self.tools_button)

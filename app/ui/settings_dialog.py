@@ -35,6 +35,7 @@ from app.chat.workspace import Workspace
 from app.errors import OssianError
 from app.harmony import ReasoningEffort
 from app.settings import Settings, option_docs
+from app.ui.mcp_panel import McpToolsPanel
 from app.ui.servers_panel import ApiSwitch, ServersPanel
 from app.units import format_bytes
 
@@ -157,6 +158,7 @@ class SettingsDialog(QDialog):
         self.servers = ServersPanel(workspace, self)
         self.servers.useRequested.connect(self.useServerRequested)
         self.api = ApiSwitch(settings.api_enabled, serving, self)
+        self.tools = McpToolsPanel(workspace.mcp, self)  # saved as it is edited: the list is its own file
 
         self.error = QLabel(self)
         self.error.setObjectName("settingsError")
@@ -184,6 +186,7 @@ class SettingsDialog(QDialog):
         column.addLayout(form)
         column.addWidget(self.api)
         column.addWidget(self.servers)
+        column.addWidget(self.tools)
         column.addWidget(self.error)
         column.addWidget(buttons)
 

@@ -1,5 +1,8 @@
 """A tool call as a card: tool name, state, arguments in full, approval buttons, result, duration.
 
+A call to an MCP server's tool (`functions.<server>__<tool>`, app.tools.mcp) is titled by its tool and
+its server, so the user approves knowing what runs where.
+
 The arguments are shown whole (no eliding) before anything runs, so the user approves what they read.
 The approval buttons exist only in the waiting state; the card itself decides nothing, it reports the
 click with the call id.
@@ -49,6 +52,16 @@ CARD_STATES: tuple[str, ...] = tuple(STATE_LABELS)
 # States whose result is shown as an error (expanded, labelled "Error").
 ERROR_STATES = (ToolCallState.FAILED, ToolCallState.CANCELLED, ToolCallState.INTERRUPTED)
 RESULT_MAX_LINES = 16
+MCP_SEPARATOR = "__"  # app.tools.mcp.declare names a server's tool `<server>__<tool>`
+
+
+def card_title(tool_name: str) -> str:
+    """What the card calls the tool: `read_file on the MCP server files` for an MCP tool, else its name."""
+    name = tool_name.removeprefix("functions.")
+    server, separator, tool = name.partition(MCP_SEPARATOR)
+    if tool_name.startswith("functions.") and separator and server and tool:
+        return f"{tool} on the MCP server {server}"
+    return tool_name
 
 
 class ResultView(QPlainTextEdit):
@@ -107,7 +120,8 @@ class ToolCallCard(QFrame):
 
         self._icon = QLabel(self)
         self._icon.setObjectName("toolIcon")
-        self._name = QLabel(tool_name, self)
+        self._name = QLabel(card_title(tool_name), self)
+        self._name.setToolTip(tool_name)
         self._name.setObjectName("toolName")
         self._name.setTextFormat(Qt.TextFormat.PlainText)
         self._state_label = QLabel(self)
@@ -132,7 +146,7 @@ class ToolCallCard(QFrame):
         hint.setWordWrap(True)
         self.deny_button = QPushButton("Deny", self._approval)
         self.deny_button.setObjectName("denyButton")
-        self.always_button = QPushButton(f"Always allow {tool_name}", self._approval)
+        self.always_button = QPushButton(f"Always allow {card_title(tool_name)}", self._approval)
         self.always_button.setObjectName("alwaysAllowButton")
         self.approve_button = QPushButton("Run", self._approval)
         self.approve_button.setObjectName("approveButton")
