@@ -20,7 +20,8 @@ from app.models import import_model
 # app.gguf.header, app.documents.extract, app.models.tokens, the planner, the download records, the tools,
 # app.ui.render.markdown) and is now imported where it is used.
 DEFERRED = ("numpy", "gguf", "pypdf", "keyring", "psutil", "markdown_it", "huggingface_hub", "starlette",
-            "uvicorn", "app.api", "app.commands.doctor", "app.commands.chat")
+            "uvicorn", "app.api", "app.commands.doctor", "app.commands.chat",
+            "mcp", "app.commands.mcp")  # the MCP SDK loads with the first server started
 
 FIRST_PAINT = """
 import json, os, sys
