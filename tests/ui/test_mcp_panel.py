@@ -87,7 +87,7 @@ def test_test_starts_the_server_off_the_ui_thread_and_remove_forgets_it(qtbot, p
     panel.test_selected()
     assert panel.status.text() == "Starting 'flaky' and listing its tools…"  # the window goes on meanwhile
     qtbot.waitUntil(lambda: "works" in panel.status.text(), timeout=WAIT_MS)
-    assert "'flaky' works: 8 tool(s)" in panel.status.text() and "flaky__echo" in panel.status.text()
+    assert "'flaky' works: 9 tool(s)" in panel.status.text() and "flaky__echo" in panel.status.text()
     panel.list.setCurrentRow(1)
     panel.test_selected()
     qtbot.waitUntil(lambda: "stopped before it was ready" in panel.status.text(), timeout=WAIT_MS)

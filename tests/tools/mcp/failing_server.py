@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ImageContent, ResourceLink, TextContent
 
@@ -72,6 +72,13 @@ def picture() -> list[TextContent | ImageContent | ResourceLink]:
             ImageContent(type="image", data="iVBORw0KGgo=", mime_type="image/png"),
             ResourceLink(type="resource_link", name="report", uri="file:///tmp/report.pdf",
                          mime_type="application/pdf")]
+
+
+@server.tool(description="Add a tool named `added`, then tell the client the tool list changed.")
+async def add_tool(ctx: Context) -> str:
+    server.add_tool(lambda: "the added tool answers", name="added", description="A tool added later.")
+    await ctx.session.send_tool_list_changed()
+    return "added"
 
 
 def main() -> None:

@@ -93,6 +93,18 @@ def test_images_and_links_in_one_result(flaky: McpHub) -> None:
         "[resource link: report <file:///tmp/report.pdf> (application/pdf)]"]
 
 
+def test_a_changed_tool_list_is_followed(flaky: McpHub) -> None:
+    changed = threading.Event()
+    flaky.add_listener(lambda name: changed.set())
+    before = flaky.tools("flaky")
+    assert flaky.call(tool(flaky, "add_tool"), "{}", 8000).content == "added"
+    assert changed.wait(10), "no notifications/tools/list_changed was followed"
+    after = flaky.declared("flaky")
+    assert [t.function_name for t in after] == [*(t.function_name for t in before), "flaky__added"]
+    assert after[:len(before)] == before  # the tools that did not change are declared as they were
+    assert flaky.call(after[-1], "{}", 8000).content == "the added tool answers"
+
+
 def test_unreadable_arguments_never_reach_the_server(flaky: McpHub) -> None:
     result = flaky.call(tool(flaky, "echo"), '{"text": ', 8000)
     assert result.status == "error" and "not valid JSON" in result.content
