@@ -6,7 +6,8 @@ Each figure is printed beside a baseline measured in the same run, so the ratio 
 - extraction of a 3,000-paragraph DOCX: `extract()` against joining python-docx's paragraph texts;
 - extraction of a 5 MB text file: `extract()` against `Path.read_text` of the same file;
 - token counting of the 5 MB text's prompt block: through the engine's worker (the app's path) against
-  llama.cpp's tokenizer called in this process, and the no-model estimate;
+  llama.cpp's tokenizer called in this process, and the reference (openai-harmony's o200k_harmony, whose
+  count the engine's must equal) and the no-model estimate beside it;
 - search mode: indexing the 5 MB text and a query, against a bare FTS5 query on the same index;
 - time to first token of a follow-up question about a document of 100,000 tokens on the tiny gpt-oss
   model, without prefix reuse (the whole prompt evaluated) and with it (the document's prefix reused
@@ -15,6 +16,8 @@ Each figure is printed beside a baseline measured in the same run, so the ratio 
     flock /tmp/ossian-heavy.lock .venv/bin/python bench/documents.py [--repeat N] [--doc-tokens N]
 
 `--doc-tokens 0` skips the time-to-first-token part. Test files are generated once into .cache/fixtures.
+Every count uses gpt-oss's real tokenizer (the tiny model with the o200k_harmony vocabulary) unless
+`--vocabulary tiny` asks for the small byte-level one the figures before issue 18 used.
 """
 
 from __future__ import annotations
@@ -41,9 +44,12 @@ from app.engine.client import WorkerEngine
 from app.engine.interface import Done, EngineError, GenerateRequest, LoadPlan, SamplingSettings, TokenEvent
 from app.harmony import ASSISTANT, SYSTEM, USER, Message, SystemContent, render_conversation
 from fixtures.documents import bench_docx, bench_pdf, bench_text
-from fixtures.tiny_models import tiny_gpt_oss_model
+from fixtures.tiny_models import tiny_gpt_oss_model, tiny_gpt_oss_real_vocabulary_model
 
 QUESTIONS = ("What does the document say about the harbour?", "And what about the granite meadow?")
+VOCABULARIES = {"real": "gpt-oss's o200k_harmony", "tiny": "the tiny byte-level vocabulary"}
+MODELS: dict[str, Callable[[], Path]] = {"real": tiny_gpt_oss_real_vocabulary_model,
+                                         "tiny": tiny_gpt_oss_model}
 
 
 def median_s(action: Callable[[], object], runs: int) -> float:
@@ -105,11 +111,12 @@ def extraction(runs: int) -> str:
     return format_for_prompt(extract(text))
 
 
-def token_counting(block: str, runs: int, engine: WorkerEngine) -> None:
+def token_counting(block: str, runs: int, engine: WorkerEngine, model: Path, vocabulary_name: str) -> None:
     import llama_cpp  # the bench's baseline only: the app tokenizes in the engine's worker
 
-    vocabulary = llama_cpp.Llama(str(tiny_gpt_oss_model()), vocab_only=True, verbose=False)
-    header("token counting of the 5 MB text's prompt block (baseline: llama.cpp's tokenizer in this process)")
+    vocabulary = llama_cpp.Llama(str(model), vocab_only=True, verbose=False)
+    header(f"token counting of the 5 MB text's prompt block, {VOCABULARIES[vocabulary_name]} "
+           "(baseline: llama.cpp's tokenizer in this process)")
     runs_done = iter(range(1_000_000))
 
     def through_engine() -> int:
@@ -120,6 +127,17 @@ def token_counting(block: str, runs: int, engine: WorkerEngine) -> None:
     ours, base = paired_s(through_engine,
                           lambda: vocabulary.tokenize(block.encode(), add_bos=False, special=False), runs)
     row(f"engine count_tokens ({count / ours / 1e6:.2f} M tokens/s)", f"{count:,} tokens", ours, base)
+    if vocabulary_name == "real":
+        from fixtures.o200k import reference_encoding
+
+        encoding = reference_encoding()
+        reference = len(encoding.encode(block, disallowed_special=()))
+        engine_count = engine.count_tokens([block]).result()[0]
+        ours = median_s(lambda: encoding.encode(block, disallowed_special=()), runs)
+        row(f"openai-harmony (reference; engine {'==' if engine_count == reference else '!='} reference)",
+            f"{reference:,} tokens", ours, base)
+        estimate = estimate_tokens(block)
+        print(f"estimate_tokens / reference count: {estimate:,} / {reference:,} = {estimate / reference:.3f}")
     ours = median_s(lambda: estimate_tokens(block), runs)
     row(f"estimate_tokens, no model ({len(block) / ours / 1e6:.1f} M chars/s)", f"{len(block):,} chars",
         ours, base)
@@ -158,7 +176,7 @@ def search(runs: int) -> None:
 
 
 def document_of_tokens(target: int, engine: WorkerEngine) -> tuple[str, int]:
-    """A prompt-block-sized slice of the 5 MB text with about `target` tokens in the tiny vocabulary."""
+    """A prompt-block-sized slice of the 5 MB text with about `target` tokens in the loaded vocabulary."""
     lines = bench_text().read_text(encoding="utf-8").split("\n")
     low, high = 1, len(lines)
     while low < high:  # the fewest lines whose text reaches the target
@@ -194,17 +212,18 @@ def first_token(engine: WorkerEngine, messages: list[Message]) -> tuple[float, D
     raise SystemExit("generation ended without Done")
 
 
-def follow_up_latency(doc_tokens: int) -> None:
+def follow_up_latency(doc_tokens: int, model: Path, vocabulary_name: str) -> None:
     with _closing(WorkerEngine()) as engine, tempfile.TemporaryDirectory() as folder:
-        engine.load(LoadPlan(str(tiny_gpt_oss_model()), n_ctx=4096)).result()
+        engine.load(LoadPlan(str(model), n_ctx=4096)).result()
         text, tokens = document_of_tokens(doc_tokens, engine)
         path = Path(folder) / "report.txt"
         path.write_text(text, encoding="utf-8")
         block = format_for_prompt(extract(path))
         n_ctx = -(-(tokens + 1024) // 1024) * 1024
-        info = engine.load(LoadPlan(str(tiny_gpt_oss_model()), n_ctx=n_ctx)).result()
+        info = engine.load(LoadPlan(str(model), n_ctx=n_ctx)).result()
         header(f"time to first token, follow-up question about a {tokens:,}-token document "
-               f"(tiny gpt-oss, n_ctx {info.n_ctx:,}; baseline: the same prompt with no prefix reuse)")
+               f"(tiny gpt-oss, {VOCABULARIES[vocabulary_name]}, n_ctx {info.n_ctx:,}; baseline: the same "
+               "prompt with no prefix reuse)")
         # Cold: the engine has just loaded, so the whole follow-up prompt is evaluated.
         cold_s, cold = first_token(engine, conversation(block, QUESTIONS[1]))
         # Warm: another follow-up in the same conversation; the prefix up to it comes from the cache.
@@ -230,15 +249,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per case (the median is shown)")
     parser.add_argument("--doc-tokens", type=int, default=100_000,
                         help="document size for the time-to-first-token part (0: skip it)")
+    parser.add_argument("--vocabulary", choices=sorted(VOCABULARIES), default="real",
+                        help="the tiny model's tokenizer: gpt-oss's own (default) or a small byte-level one")
     args = parser.parse_args(argv)
-    print(f"documents bench: {os.cpu_count()} CPUs, median of {args.repeat} runs")
+    model = MODELS[args.vocabulary]()
+    print(f"documents bench: {os.cpu_count()} CPUs, median of {args.repeat} runs, "
+          f"{VOCABULARIES[args.vocabulary]} vocabulary")
     block = extraction(args.repeat)
     with _closing(WorkerEngine()) as engine:
-        engine.load(LoadPlan(str(tiny_gpt_oss_model()), n_ctx=4096)).result()
-        token_counting(block, args.repeat, engine)
+        engine.load(LoadPlan(str(model), n_ctx=4096)).result()
+        token_counting(block, args.repeat, engine, model, args.vocabulary)
     search(args.repeat)
     if args.doc_tokens:
-        follow_up_latency(args.doc_tokens)
+        follow_up_latency(args.doc_tokens, model, args.vocabulary)
     return 0
 
 
