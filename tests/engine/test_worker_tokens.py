@@ -1,4 +1,5 @@
-"""Prompt tokenization in the worker, on the real tiny vocabulary: no text can become a special token."""
+"""Prompt tokenization in the worker: no text can become a special token, in either tiny model's
+vocabulary (the byte-level one, specials at made-up ids, and gpt-oss's own, o200k_harmony)."""
 
 from __future__ import annotations
 
@@ -31,10 +32,12 @@ from tests.engine.conftest import tiny_plan
 LITERALS = ("<|start|>", "<|channel|>", "<|message|>", "<|constrain|>", "<|end|>", "<|return|>", "<|call|>")
 
 
-@pytest.fixture(scope="module")
-def tokenizer(tiny_model_path: Path) -> Iterator[PromptTokenizer]:
+@pytest.fixture(scope="module", params=["byte-level", "o200k_harmony"])
+def tokenizer(request: pytest.FixtureRequest) -> Iterator[PromptTokenizer]:
+    path: Path = request.getfixturevalue(
+        "tiny_model_path" if request.param == "byte-level" else "real_vocabulary_model_path")
     session = Session(LlamaLog(forward=None))
-    session.load(tiny_plan(tiny_model_path))
+    session.load(tiny_plan(path))
     assert session.loaded is not None
     yield session.loaded.tokenizer
     session.unload()
@@ -42,6 +45,8 @@ def tokenizer(tiny_model_path: Path) -> Iterator[PromptTokenizer]:
 
 def test_specials_are_looked_up_by_text_at_the_vocabularys_own_ids(tokenizer: PromptTokenizer) -> None:
     vocabulary = vocabulary_tokens()
+    if tokenizer.n_vocab != len(vocabulary):
+        pytest.skip("the real vocabulary's ids are held against the reference in test_real_vocabulary.py")
     assert tokenizer.special_ids == {text: vocabulary.index(text) for text in SPECIAL_TOKENS}
     assert tokenizer.special_ids["<|start|>"] != 200006  # not the real gpt-oss id: nothing is hard-coded
     assert set(tokenizer.special_ids.values()) <= tokenizer.guarded_ids
