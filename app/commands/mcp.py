@@ -18,13 +18,14 @@ import getpass
 import json
 import sys
 import time
+from collections.abc import Sequence
 
 from app.commands import UsageError
 from app.harmony import function_tools
 from app.harmony.typescript import tools_section
 from app.paths import app_paths
 from app.settings import load_settings
-from app.tools.mcp import McpHub, McpServerConfig
+from app.tools.mcp import McpHub, McpServerConfig, McpTool
 from app.tools.mcp.config import DEFAULT_CALL_TIMEOUT_S
 
 
@@ -32,7 +33,8 @@ class _CommandLineParser(argparse.ArgumentParser):
     """A parser that keeps everything after the first `--` as the server's command line, untouched:
     argparse alone cannot take options (`--env`) before it and a free command line after it."""
 
-    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
         args = list(sys.argv[1:] if args is None else args)
         head, tail = (args[:args.index("--")], args[args.index("--") + 1:]) if "--" in args else (args, [])
         parsed, extras = super().parse_known_args(head, namespace)
@@ -154,7 +156,7 @@ def run_test(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_declaration(name: str, tools, elapsed: float) -> None:  # type: ignore[no-untyped-def]
+def _print_declaration(name: str, tools: Sequence[McpTool], elapsed: float) -> None:
     print(f"'{name}' started and listed {len(tools)} tool(s) in {elapsed:.2f} s. The model reads them "
           "in the developer message as:\n")
     print(tools_section([function_tools([t.for_prompt() for t in tools])]) if tools else "(no tools)")

@@ -36,7 +36,8 @@ from app.tools.mcp.results import McpAnswer, answer_text
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-START_TIMEOUT_S = 60.0  # a first `npx -y` start downloads the server: give it time
+START_TIMEOUT_S = 30.0  # a first `npx -y` start downloads the server; a turn waits this long at most
+# (Stop ends the wait), and a server that ran out of it is tried again at the next turn
 CLOSE_TIMEOUT_S = 5.0
 POLL_S = 0.05
 STDERR_TAIL_LINES = 8
@@ -259,7 +260,8 @@ class ServerConnection:
                          daemon=True).start()
         env = {**self.config.env, **self._env_secrets}
         params = StdioServerParameters(command=self.config.command or "", args=list(self.config.args),
-                                       env=env or None, cwd=self.config.cwd or None)
+                                       env=env or None,
+                                       cwd=os.path.expanduser(self.config.cwd) if self.config.cwd else None)
         errlog = os.fdopen(writer, "w")  # the child's stderr; the reader thread logs what comes out
         return stdio_client(params, errlog=errlog), errlog
 
