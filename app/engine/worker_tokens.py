@@ -7,6 +7,12 @@ user-defined tokens and matches them inside plain text anyway (SPEC section 9). 
 checked against the vocabulary's special tokens; when one slipped in, the text is cut inside each such
 literal (after its first character, so `<|start|>` is tokenized as `<` then `|start|>...`) and the parts
 are tokenized on their own. Ordinary text pays one set lookup per token.
+
+On gpt-oss's vocabulary the ids are the reference's (openai-harmony's o200k_harmony), literals in text
+included, with one exception that is llama.cpp's: its `gpt-4o` pre-tokenizer leaves combining marks
+(Unicode category M) out of its letter classes, so a word holding one (Hindi or Thai vowel signs,
+Arabic harakat) is split where o200k keeps it whole: the same bytes in more tokens, so counts of such
+text run high (tests/engine/test_real_vocabulary.py pins it; ggml-org/llama.cpp#27783).
 """
 
 from __future__ import annotations
