@@ -112,6 +112,11 @@ class RemoteEngine(Engine, abc.ABC):
         return self._served
 
     @property
+    def context_reported(self) -> bool:
+        """Whether the server said the context it serves (else `ModelInfo.n_ctx` is an assumption)."""
+        return self._served is not None and self._served.n_ctx is not None
+
+    @property
     def where(self) -> str:
         """The sentence the plan explanation ends with: which server runs the model."""
         return f"runs on {self.client.address.shown} ({self.info.kind_name})"
@@ -128,7 +133,9 @@ class RemoteEngine(Engine, abc.ABC):
     def _load(self, plan: LoadPlan) -> ModelInfo:
         served = self.info.pick(plan.model_path or self.client.address.model)
         special_ids = self.special_ids(served)
-        n_ctx = served.n_ctx or served.n_ctx_train or plan.n_ctx
+        # The context the server serves; its model's own maximum is no guide (Ollama serves 4K-8K of
+        # gpt-oss's 128K unless told otherwise), so an unreported one is the plan's, said as assumed.
+        n_ctx = served.n_ctx or plan.n_ctx
         self._served = served
         self._model = ModelInfo(
             model_path=served.name, plan=plan, n_ctx=n_ctx, n_ctx_train=served.n_ctx_train or n_ctx,
