@@ -89,6 +89,13 @@ def test_the_vocabulary_is_gpt_oss_own(tokenizer: PromptTokenizer) -> None:
     assert tokenizer.guarded_ids == set(range(o200k.FIRST_SPECIAL_ID, o200k.N_VOCAB))
 
 
+def test_llama_cpp_ends_generation_where_the_spec_says(tokenizer: PromptTokenizer) -> None:
+    """SPEC section 8: <|return|>, <|call|> and <|endoftext|> end a generation; <|end|> only separates
+    messages (llama.cpp drops it from the end-of-generation set for this vocabulary)."""
+    ends = {text for text, token in tokenizer.special_ids.items() if tokenizer.is_end_of_generation(token)}
+    assert ends == {"<|return|>", "<|call|>", "<|endoftext|>"}
+
+
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_llama_cpp_tokenizes_as_the_reference(tokenizer: PromptTokenizer, name: str) -> None:
     text = CORPUS[name]
