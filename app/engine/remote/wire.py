@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from app.engine.interface import EngineError
+from app.errors import OssianError
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class ServerAddress:
         return f"{url.host}:{url.port}" if url.port else str(url.host)
 
 
-class ServerFailure(Exception):
+class ServerFailure(OssianError):
     """A request to the server failed; `error` says how, in words a person can act on."""
 
     def __init__(self, error: EngineError) -> None:
