@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from app.chat.context_meter import MeterReading
-from app.documents import estimate_tokens
+from app.chat.attachments import SegmentCounter
+from app.chat.context_meter import MeterReading, new_message_tokens
 
 
 class SendAction(StrEnum):
@@ -127,7 +127,9 @@ class SendGate:
         reading = self.reading
         if reading is None or self._reading_basis != self._basis or not reading.fits:
             return False
-        needed = reading.budget.needed - reading.draft_tokens + estimate_tokens(text)
+        # draft_tokens holds the new message's header and end too: estimate the message the same way
+        draft = new_message_tokens(SegmentCounter(None), text).tokens
+        needed = reading.budget.needed - reading.draft_tokens + draft
         return needed <= reading.n_ctx
 
     def blocked_reason(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from app.chat.context_meter import MeterReading
 from app.chat.send_gate import SendAction, SendGate
+from app.documents import estimate_tokens
 from app.documents.budget import ContextBudget
 
 
@@ -51,6 +52,26 @@ def test_only_the_draft_changed_and_it_surely_fits_so_no_wait() -> None:
     assert gate.decide("a short line", preparing=False, ready=0, search=0).action is SendAction.SEND
     gate.changed()  # anything else changed: the estimate is no longer enough
     assert gate.decide("a short line", preparing=False, ready=0, search=0).action is SendAction.MEASURE_FIRST
+
+
+def test_the_estimate_of_a_changed_draft_counts_its_messages_header_and_end() -> None:
+    """The meter's draft_tokens hold `<|start|>user<|message|>` and `<|end|>` beside the text, so the
+    estimate that stands in for a changed draft must too: a draft that fits only without them waits."""
+    text = "a short line"
+    room = 1000 - 50 - 100  # n_ctx less the system part and the reserve
+    fits_without_header = room - estimate_tokens(text) - 2  # two tokens short of the four the header takes
+    gate = SendGate()
+    measurement = gate.begin_measure()
+    assert measurement is not None
+    gate.measured(measurement, reading(fits_without_header))
+    gate.draft_changed()
+    assert gate.decide(text, preparing=False, ready=0, search=0).action is SendAction.MEASURE_FIRST
+    gate = SendGate()
+    measurement = gate.begin_measure()
+    assert measurement is not None
+    gate.measured(measurement, reading(fits_without_header - 2))  # now the header fits too
+    gate.draft_changed()
+    assert gate.decide(text, preparing=False, ready=0, search=0).action is SendAction.SEND
 
 
 def test_refusals_say_why() -> None:
