@@ -133,3 +133,31 @@ def test_offline_mode_stops_use_before_anything_is_sent(workspace: Workspace) ->
     with pytest.raises(ServerRefused):
         workspace.use_server(workspace.servers.entries()[0])
     assert workspace.loaded is None
+
+
+def test_a_connection_cut_mid_answer_keeps_the_partial_answer_marked(workspace: Workspace,
+                                                                    tiny_model_path: Path) -> None:
+    """As with a killed worker: what arrived is stored, marked interrupted, and the turn says what to do."""
+    local = WorkerEngine()
+    local.load(tiny_plan(tiny_model_path)).result(timeout=60)
+    shape = LlamaServerShape(local, Knobs(cut_after=25)).start()
+    try:
+        workspace.servers.save(ServerEntry(shape.base_url))
+        workspace.use_server(workspace.servers.entries()[0])
+        conversation = workspace.new_conversation()
+        recorder = Recorder()
+        forced = 'root ::= <|channel|> "final" <|message|> [a-z ]+'
+        no_end = ("<|return|>", "<|call|>", "<|endoftext|>")  # 200 tokens, unless the connection breaks
+        options = SessionOptions(turn=TurnOptions(
+            sampling=SamplingSettings(seed=1, max_tokens=200, suppress_specials=no_end), grammar=forced))
+        session = workspace.open_session(conversation.id, recorder, options)
+        session.send("tell me a long story")
+        finished = recorder.finished()
+        assert finished.status == "interrupted" and "broke off mid-answer" in finished.message
+        [_user, answer] = workspace.store.list_messages(conversation.id)
+        assert (answer.channel, answer.status) == ("final", "interrupted") and len(answer.content) > 5
+        session.stop()
+        session.wait(10)
+    finally:
+        shape.stop()
+        local.close()
