@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from app import APP_NAME
 from app.chat import events as ev
 from app.chat.export import ExportKind, export_format, export_to_path, suggested_file_name
-from app.chat.servers import ServerEntry
+from app.chat.servers import ServerEntry, is_loopback
 from app.chat.workspace import LoadedModel, Workspace
 from app.errors import OssianError
 from app.models import InstalledModel
@@ -319,6 +319,12 @@ class MainWindow(QMainWindow):
                 download.pause()  # "never use the network" stops what is running now, not at the next file
         self.welcome.refresh()
         self.show_banner("info", "Settings saved.", timeout_ms=3000)
+        loaded = self.workspace.loaded
+        if settings.offline_only and loaded is not None and loaded.server is not None \
+                and not is_loopback(loaded.server.url):
+            self.unload_model()  # a server on another computer is let go at once
+            self.show_banner("info", f"Stopped using {loaded.server.url}: Ossian is set to never use the "
+                                     "network.", timeout_ms=0)
         self.apply_api_switch()
 
     # ------------------------------------------------------------------------------- the API switch

@@ -100,3 +100,22 @@ def test_the_api_switch_serves_the_windows_model(qtbot, make_window, engine) -> 
     assert window.api.serving is None
     with pytest.raises(openai.APIConnectionError):
         client.models.list()
+
+
+def test_never_use_the_network_lets_go_of_a_server_on_another_computer(
+        qtbot, make_window, server: LlamaServerShape, monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.ui.main_window as main_window_module
+    from app.chat.servers import ServerEntry
+
+    window = make_window(load=False)
+    window.workspace.servers.save(ServerEntry(server.base_url), api_key="sk-panel")
+    window.use_server(window.workspace.servers.entries()[0])
+    qtbot.waitUntil(lambda: window.model_bar.state == "loaded", timeout=WAIT_MS)
+    assert isinstance(window.workspace.engine, RemoteEngine)
+    # The test server listens on loopback; the window is told it is on another computer.
+    monkeypatch.setattr(main_window_module, "is_loopback", lambda url: False)
+    dialog = dialog_of(qtbot, window)
+    dialog.offline.setChecked(True)
+    dialog._save()
+    qtbot.waitUntil(lambda: window.workspace.loaded is None, timeout=WAIT_MS)
+    assert "Stopped using" in window.banner.text() and "never use the network" in window.banner.text()
