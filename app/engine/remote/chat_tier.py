@@ -3,7 +3,8 @@ Harmony, so the window, the store and the tool loop see the same messages as fro
 
 `POST /v1/chat/completions` (streamed). Reasoning is read from both `reasoning_content` (vLLM, LM Studio,
 llama-server) and `reasoning` (Ollama, newer vLLM); tool calls from `tool_calls` deltas; the effort is sent
-the way each server reads it (`reasoning_effort`; LM Studio and Ollama also `reasoning: {effort}`). What
+the way each server reads it (`reasoning_effort`; LM Studio and Ollama also `reasoning: {effort}`, Ollama
+`think: "low"|"medium"|"high"` too). What
 comes back is written as Harmony tokens: each special by this engine's own id (`CHAT_SPECIAL_IDS`), text
 as pieces, so a literal `<|end|>` in an answer stays text.
 
@@ -76,6 +77,8 @@ class ChatServerEngine(RemoteEngine):
             body["reasoning_effort"] = asked.effort.value
             if self.info.kind in ("ollama", "lm-studio"):
                 body["reasoning"] = {"effort": asked.effort.value}
+            if self.info.kind == "ollama":
+                body["think"] = asked.effort.value  # Ollama's own word for it (docs/api.md, gpt-oss levels)
         writer = HarmonyWriter()
         finish: str | None = None
         usage: dict[str, Any] = {}

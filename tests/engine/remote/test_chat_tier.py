@@ -64,6 +64,7 @@ def test_reasoning_answer_and_usage_from_each_servers_field_names(chat_server: C
     assert result.usage.completion_tokens == 12
     body = chat_server.knobs.requests[-1]
     assert body["reasoning_effort"] == "high" and body["reasoning"] == {"effort": "high"}
+    assert body.get("think") == ("high" if chat_server.kind == "ollama" else None)
     assert body["messages"] == [{"role": "user", "content": "Hi"}] and "tools" not in body
     engine.close()
 
