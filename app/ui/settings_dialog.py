@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -182,11 +183,26 @@ class SettingsDialog(QDialog):
                                    | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self._save)
         buttons.rejected.connect(self.reject)
+        # Three pages, so that the dialog fits a laptop's screen: the app, where the model runs, its tools.
+        self.pages = QTabWidget(self)
+        general = QWidget(self.pages)
+        general_column = QVBoxLayout(general)
+        general_column.addLayout(form)
+        general_column.addStretch(1)
+        elsewhere = QWidget(self.pages)
+        elsewhere_column = QVBoxLayout(elsewhere)
+        elsewhere_column.addWidget(self.servers)
+        elsewhere_column.addWidget(self.api)
+        elsewhere_column.addStretch(1)
+        tools = QWidget(self.pages)
+        tools_column = QVBoxLayout(tools)
+        tools_column.addWidget(self.tools)
+        tools_column.addStretch(1)
+        self.pages.addTab(general, "General")
+        self.pages.addTab(elsewhere, "Servers and API")
+        self.pages.addTab(tools, "Tools")
         column = QVBoxLayout(self)
-        column.addLayout(form)
-        column.addWidget(self.api)
-        column.addWidget(self.servers)
-        column.addWidget(self.tools)
+        column.addWidget(self.pages)
         column.addWidget(self.error)
         column.addWidget(buttons)
 
