@@ -9,10 +9,11 @@ literal (after its first character, so `<|start|>` is tokenized as `<` then `|st
 are tokenized on their own. Ordinary text pays one set lookup per token.
 
 On gpt-oss's vocabulary the ids are the reference's (openai-harmony's o200k_harmony), literals in text
-included, with one exception that is llama.cpp's: its `gpt-4o` pre-tokenizer leaves combining marks
-(Unicode category M) out of its letter classes, so a word holding one (Hindi or Thai vowel signs,
-Arabic harakat) is split where o200k keeps it whole: the same bytes in more tokens, so counts of such
-text run high (tests/engine/test_real_vocabulary.py pins it; ggml-org/llama.cpp#27783).
+included (tests/engine/test_real_vocabulary.py). llama.cpp alone would differ in one place, which is its
+bug: its `gpt-4o` pre-tokenizer leaves combining marks (Unicode category M) out of its letter classes, so
+a word holding one (Hindi or Thai vowel signs, Arabic harakat) is split where o200k keeps it whole
+(ggml-org/llama.cpp#27783). Texts holding a mark go through `worker_marks`, which tokenizes those words
+as o200k does.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from __future__ import annotations
 import ctypes
 import functools
 import itertools
+import threading
 from collections.abc import Iterable
 
 from llama_cpp import llama_cpp as llama_c
 
 from app.engine.interface import EngineError, EngineFailure
+from app.engine.worker_marks import MarkedWords
+from app.engine.worker_marks import prepare as prepare_marks
 from app.harmony.segments import SPECIAL_TOKENS, Segment, Special, Text
 
 _SPECIAL_ATTRS = llama_c.LLAMA_TOKEN_ATTR_CONTROL | llama_c.LLAMA_TOKEN_ATTR_USER_DEFINED
@@ -47,6 +51,11 @@ class PromptTokenizer:
             if token is not None:
                 self.special_ids[text] = token
         self.tokenize_text = functools.lru_cache(maxsize=_TEXT_CACHE_SIZE)(self._tokenize_text)
+        self._marked: MarkedWords | None = None
+        self._marked_checked = False
+        self._marked_lock = threading.Lock()
+        # the Unicode classes take about 0.4 s to build: not on the first prompt's path
+        threading.Thread(target=prepare_marks, name="o200k-classes", daemon=True).start()
 
     def lookup_special(self, text: str) -> int | None:
         """The id of the special token written `text` in this vocabulary, or None."""
@@ -89,10 +98,30 @@ class PromptTokenizer:
         return cached
 
     def _tokenize_text(self, text: str) -> tuple[int, ...]:
+        if MarkedWords.has_mark(text):
+            marked = self._marked_words()
+            if marked is not None:
+                return tuple(marked.encode(text, self._tokenize_unmarked))
+        return tuple(self._tokenize_unmarked(text))
+
+    def _marked_words(self) -> MarkedWords | None:
+        """Merges by rank for words with combining marks, once they have been seen to agree with
+        llama.cpp on words without (None: this vocabulary's ids are not its ranks; llama.cpp decides)."""
+        with self._marked_lock:
+            if not self._marked_checked:
+                self._marked_checked = True
+                ranks = {self.piece(token): token for token in range(self.n_vocab)
+                         if token not in self.guarded_ids}
+                marked = MarkedWords(ranks)
+                if marked.agrees(self._tokenize_unmarked):
+                    self._marked = marked
+            return self._marked
+
+    def _tokenize_unmarked(self, text: str) -> list[int]:
         ids = self._tokenize(text.encode("utf-8", errors="replace"))
         if self.guarded_ids.isdisjoint(ids):
-            return tuple(ids)
-        return tuple(self._tokenize_guarded(text, ids))
+            return ids
+        return self._tokenize_guarded(text, ids)
 
     def _tokenize_guarded(self, text: str, ids: list[int]) -> list[int]:
         cuts: set[int] = set()
