@@ -20,6 +20,8 @@ from app.store.errors import StoreError
 
 log = logging.getLogger(__name__)
 
+CLOSE_WAIT_S = 10.0  # how long closing waits for store calls other threads are running
+
 
 def connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
     # check_same_thread=False only so that close_all() may close another thread's connection at shutdown;
@@ -51,6 +53,11 @@ class ThreadConnections:
         self._lock = threading.Lock()
         self._by_thread: dict[threading.Thread, sqlite3.Connection] = {}
         self._closed = False
+        # Store calls running now, on any thread: close_all() waits for them, since closing a connection
+        # under a query another thread is running frees what SQLite is still reading (a crash, not an error).
+        self._active = 0
+        self._idle = threading.Condition()
+        self._shut = False  # the connections are closed (after the calls in progress ended)
 
     @property
     def closed(self) -> bool:
@@ -60,11 +67,27 @@ class ThreadConnections:
         """Make an already open connection the calling thread's (the one that opened the store)."""
         self._register(conn)
 
+    @contextlib.contextmanager
+    def using(self) -> Iterator[None]:
+        """Around every store call: refused once closing began; closing waits until the call is done."""
+        with self._idle:
+            if self._closed:
+                raise StoreError("The conversation store was closed; open it again to use it.")
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._active -= 1
+                if not self._active:
+                    self._idle.notify_all()
+
     def get(self) -> sqlite3.Connection:
+        # Refused only once the connections are gone: a call that began before closing finishes.
         conn = getattr(self._local, "conn", None)
-        if conn is not None and not self._closed:
+        if conn is not None and not self._shut:
             return conn
-        if self._closed:
+        if self._shut:
             raise StoreError("The conversation store was closed; open it again to use it.")
         conn = connect(self._path, self._busy_timeout_s)
         self._register(conn)
@@ -78,9 +101,13 @@ class ThreadConnections:
             self._by_thread[threading.current_thread()] = conn
         self._local.conn = conn
 
-    def close_all(self) -> None:
+    def close_all(self, wait_s: float = CLOSE_WAIT_S) -> None:
+        with self._idle:
+            self._closed = True  # no new call starts from here on
+            if not self._idle.wait_for(lambda: self._active == 0, timeout=wait_s):
+                log.warning("closing the store while %d call(s) still run after %.0f s", self._active, wait_s)
         with self._lock:
-            self._closed = True
+            self._shut = True
             connections = list(self._by_thread.values())
             self._by_thread.clear()
         for conn in connections:

@@ -96,10 +96,11 @@ def open_store(path: Path | str, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT
 def _translated(method: Callable[_P, _R]) -> Callable[_P, _R]:
     @functools.wraps(method)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        store: Store = args[0]  # type: ignore[assignment]
         try:
-            return method(*args, **kwargs)
+            with store._connections.using():
+                return method(*args, **kwargs)
         except sqlite3.Error as exc:
-            store: Store = args[0]  # type: ignore[assignment]
             error = translate(exc, store.path)
             if isinstance(error, DatabaseCorrupt):
                 mark_for_check(store.path, str(exc))

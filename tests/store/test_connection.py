@@ -3,6 +3,8 @@
 import threading
 from pathlib import Path
 
+import pytest
+
 from app.store import MessageStream, NewMessage, Store, open_store
 from tests.store.conftest import Clock, integrity
 
@@ -56,3 +58,47 @@ def test_each_thread_gets_its_own_connection_and_close_closes_them_all(db_path: 
     assert [c.title for c in store.list_conversations()] == ["from a worker"] * 3
     store.close()
     assert store._connections._by_thread == {}
+
+
+
+def test_closing_waits_for_a_call_in_progress_then_refuses_new_ones(db_path: Path) -> None:
+    """Closing a connection under another thread's query can crash the process (the sqlite3 module frees
+    the database while that thread still uses it: seen once as a segfault when a window closed while a
+    meter reading ran). Close waits for the calls in progress; calls after it get the store's error."""
+    from app.store import StoreError
+
+    inside, release, blocking = threading.Event(), threading.Event(), threading.Event()
+
+    def clock() -> float:  # append_message asks the time inside its call: hold it there
+        if blocking.is_set():
+            inside.set()
+            release.wait(10)
+        return 1_700_000_000.0
+
+    store = open_store(db_path, clock=clock)
+    conversation = store.create_conversation()
+    blocking.set()
+    outcome: dict[str, object] = {}
+
+    def write() -> None:
+        try:
+            outcome["message"] = store.append_message(conversation.id, NewMessage("user", "kept"))
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert inside.wait(10)
+    closer = threading.Thread(target=store.close)
+    closer.start()
+    closer.join(0.5)
+    assert closer.is_alive(), "close must wait for the call in progress"
+    release.set()
+    writer.join(10)
+    closer.join(10)
+    assert not closer.is_alive() and "message" in outcome, outcome
+    with pytest.raises(StoreError, match="was closed"):
+        store.list_messages(conversation.id)
+    reopened = open_store(db_path, clock=Clock())
+    assert [m.content for m in reopened.list_messages(conversation.id)] == ["kept"]
+    reopened.close()
