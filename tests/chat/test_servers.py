@@ -18,19 +18,14 @@ from app.engine.interface import SamplingSettings
 from app.engine.remote import RemoteEngine
 from app.secrets import SecretStore
 from app.settings import Settings, load_settings
-from fixtures.remote_servers import Knobs, LlamaServerShape
+from fixtures.remote_servers import Knobs, LlamaServerShape, llama_server_on
 from tests.chat.conftest import ANALYSIS_THEN_FINAL, Recorder
-from tests.engine.conftest import tiny_plan
 
 
 @pytest.fixture(scope="module")
 def server(tiny_model_path: Path) -> Iterator[LlamaServerShape]:
-    local = WorkerEngine()
-    local.load(tiny_plan(tiny_model_path)).result(timeout=60)
-    shape = LlamaServerShape(local, Knobs(api_key="k-123")).start()
-    yield shape
-    shape.stop()
-    local.close()
+    with llama_server_on(tiny_model_path, Knobs(api_key="k-123")) as shape:
+        yield shape
 
 
 @pytest.fixture
@@ -138,10 +133,7 @@ def test_offline_mode_stops_use_before_anything_is_sent(workspace: Workspace) ->
 def test_a_connection_cut_mid_answer_keeps_the_partial_answer_marked(workspace: Workspace,
                                                                     tiny_model_path: Path) -> None:
     """As with a killed worker: what arrived is stored, marked interrupted, and the turn says what to do."""
-    local = WorkerEngine()
-    local.load(tiny_plan(tiny_model_path)).result(timeout=60)
-    shape = LlamaServerShape(local, Knobs(cut_after=25)).start()
-    try:
+    with llama_server_on(tiny_model_path, Knobs(cut_after=25)) as shape:
         workspace.servers.save(ServerEntry(shape.base_url))
         workspace.use_server(workspace.servers.entries()[0])
         conversation = workspace.new_conversation()
@@ -158,6 +150,3 @@ def test_a_connection_cut_mid_answer_keeps_the_partial_answer_marked(workspace: 
         assert (answer.channel, answer.status) == ("final", "interrupted") and len(answer.content) > 5
         session.stop()
         session.wait(10)
-    finally:
-        shape.stop()
-        local.close()

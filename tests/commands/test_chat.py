@@ -122,16 +122,10 @@ def test_a_load_that_kills_the_engine_says_what_happened_not_that_a_conversation
 @pytest.fixture(scope="module")
 def remote(tiny_model_path: Path):
     """llama-server's shape over the tiny model (fixtures/remote_servers.py), with a key."""
-    from app.engine.client import WorkerEngine
-    from fixtures.remote_servers import Knobs, LlamaServerShape
-    from tests.engine.conftest import tiny_plan
+    from fixtures.remote_servers import Knobs, llama_server_on
 
-    local = WorkerEngine()
-    local.load(tiny_plan(tiny_model_path)).result(timeout=60)
-    shape = LlamaServerShape(local, Knobs(api_key="sk-remote")).start()
-    yield shape
-    shape.stop()
-    local.close()
+    with llama_server_on(tiny_model_path, Knobs(api_key="sk-remote")) as shape:
+        yield shape
 
 
 def test_a_server_answers_like_a_local_model(remote, grammars: dict) -> None:

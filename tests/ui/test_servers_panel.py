@@ -10,24 +10,18 @@ from pathlib import Path
 import openai
 import pytest
 
-from app.engine.client import WorkerEngine
 from app.engine.remote import RemoteEngine
 from app.engine.testing import harmony_reply
 from app.harmony import ASSISTANT
 from app.ui.settings_dialog import SettingsDialog
-from fixtures.remote_servers import Knobs, LlamaServerShape
-from tests.engine.conftest import tiny_plan
+from fixtures.remote_servers import Knobs, LlamaServerShape, llama_server_on
 from tests.ui.conftest import WAIT_MS
 
 
 @pytest.fixture(scope="module")
 def server(tiny_model_path: Path) -> Iterator[LlamaServerShape]:
-    local = WorkerEngine()
-    local.load(tiny_plan(tiny_model_path)).result(timeout=60)
-    shape = LlamaServerShape(local, Knobs(api_key="sk-panel")).start()
-    yield shape
-    shape.stop()
-    local.close()
+    with llama_server_on(tiny_model_path, Knobs(api_key="sk-panel")) as shape:
+        yield shape
 
 
 def dialog_of(qtbot, window) -> SettingsDialog:
