@@ -240,10 +240,11 @@ class Workspace:
         if previous is not None:
             previous.close()  # the local worker's memory is free while the server runs the model
         tier = TIER_NOTES[remote.info.tier]
-        context = (f"with a {info.n_ctx:,}-token context set by the server" if remote.context_reported else
+        context = (f"with the server's context of {info.n_ctx:,} tokens" if remote.context_reported else
                    f"with a context the server does not report (taken as {info.n_ctx:,} tokens; the server "
                    "may cut a longer conversation)")
-        explanation = f"{info.model_path} {remote.where}, {context}. {tier}"
+        tier_name = "Raw Harmony tier" if remote.info.tier == "harmony" else "Chat tier"
+        explanation = f"{info.model_path} {remote.where}, {context}. {tier_name}: {tier}"
         loaded = LoadedModel(Path(info.model_path), info.model_path, info, None, explanation,
                              server=ServerEntry(url, entry.model, remote.info.kind))
         self.servers.save(loaded.server)  # type: ignore[arg-type]  (remember what it was found to be)

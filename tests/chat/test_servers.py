@@ -85,7 +85,7 @@ def test_a_turn_runs_on_the_server_and_the_window_can_come_back(
     assert isinstance(workspace.engine, RemoteEngine) and loaded.plan is None
     assert loaded.server is not None and loaded.server.kind == "llama-server"
     assert f"runs on 127.0.0.1:{server.base_url.rsplit(':', 1)[1]} (llama-server)" in loaded.explanation
-    assert "4,096-token context set by the server" in loaded.explanation
+    assert "with the server's context of 4,096 tokens. Raw Harmony tier: " in loaded.explanation
     saved = load_settings(workspace.paths.settings_file)
     assert saved.servers[0]["kind"] == "llama-server" and "k-123" not in json.dumps(saved.servers)
 
@@ -150,3 +150,45 @@ def test_a_connection_cut_mid_answer_keeps_the_partial_answer_marked(workspace: 
         assert (answer.channel, answer.status) == ("final", "interrupted") and len(answer.content) > 5
         session.stop()
         session.wait(10)
+
+
+def test_a_turn_with_a_tool_call_on_a_chat_server(workspace: Workspace) -> None:
+    """The turn loop on the chat tier (Ollama's shape): the reply's reasoning and tool call are stored as
+    Harmony messages, the tool runs through the gate, its result goes back by call id, the answer ends it."""
+    from app.chat.session import ChatSession
+    from app.tools import FunctionTool, ToolRegistry, ToolSelection, ToolSession
+    from fixtures.remote_servers import ChatReplayShape, chat_chunk
+
+    shape = ChatReplayShape("ollama").start()
+    try:
+        shape.queue(chat_chunk({"role": "assistant", "reasoning": "The user wants the time."}),
+                    chat_chunk({"tool_calls": [{"index": 0, "id": "c1", "type": "function",
+                                                "function": {"name": "get_time", "arguments": "{}"}}]}),
+                    chat_chunk(finish="tool_calls"))
+        shape.queue(chat_chunk({"content": "It is noon."}), chat_chunk(finish="stop"))
+        workspace.servers.save(ServerEntry(shape.base_url))
+        loaded = workspace.use_server(workspace.servers.entries()[0])
+        assert "context of 8,192 tokens. Chat tier: " in loaded.explanation
+        conversation = workspace.new_conversation()
+        registry = ToolRegistry([FunctionTool("get_time", "The time now.", None, lambda arguments: "12:00")])
+        tools = ToolSession(ToolSelection(functions={"get_time"}), registry=registry)
+        recorder = Recorder()
+        session = ChatSession(store=workspace.store, engine=workspace.engine, conversation_id=conversation.id,
+                              listener=recorder, tools=tools)
+        session.send("What time is it?")
+        finished = recorder.finished()
+        assert finished.status == "complete", finished
+        stored = [(m.role, m.channel, m.recipient, m.content)
+                  for m in workspace.store.list_messages(conversation.id)]
+        assert stored[1] == ("assistant", "analysis", None, "The user wants the time.")
+        assert stored[2][:3] == ("assistant", "commentary", "functions.get_time")
+        assert stored[-1] == ("assistant", "final", None, "It is noon.")
+        second = shape.knobs.requests[-1]
+        assert second["tools"][0]["function"]["name"] == "get_time"
+        assert second["messages"][-1]["role"] == "tool" and second["messages"][-1]["tool_call_id"] == "call_1"
+        assert "12:00" in second["messages"][-1]["content"]
+        assert second["reasoning_effort"] == "medium" and second["think"] == "medium"
+        session.stop()
+        session.wait(10)
+    finally:
+        shape.stop()
