@@ -363,6 +363,7 @@ class MainWindow(QMainWindow):
 
         def done(loaded: LoadedModel) -> None:
             self._loaded(loaded)
+            self._show_conversation_page()  # a first run with no model of its own chats on the server
             if dialog is not None and shiboken6.isValid(dialog):
                 dialog.servers.refresh()
                 dialog.servers.status.setText(loaded.explanation)
@@ -612,8 +613,8 @@ class MainWindow(QMainWindow):
         has_turns = bool(self.chat_view.turns())
         if has_turns or self.controller.busy:
             self.pages.setCurrentWidget(self.chat_view)
-        elif not any(model.available for model in self.workspace.library.list()):
-            self.pages.setCurrentWidget(self.welcome)  # first run: get a model first
+        elif self.workspace.loaded is None and not any(m.available for m in self.workspace.library.list()):
+            self.pages.setCurrentWidget(self.welcome)  # first run: get a model first (or use a server)
         else:
             self.pages.setCurrentWidget(self.empty_state)
         self.composer_area.setVisible(self.pages.currentWidget() is not self.welcome)

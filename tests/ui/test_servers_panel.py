@@ -113,3 +113,26 @@ def test_never_use_the_network_lets_go_of_a_server_on_another_computer(
     dialog._save()
     qtbot.waitUntil(lambda: window.workspace.loaded is None, timeout=WAIT_MS)
     assert "Stopped using" in window.banner.text() and "never use the network" in window.banner.text()
+
+
+def test_a_first_run_with_only_a_server_chats_there(qtbot, engine, server: LlamaServerShape) -> None:
+    """No model of its own: the welcome page offers downloads until a server runs the model; then the
+    composer is there."""
+    from app.chat.servers import ServerEntry
+    from app.chat.workspace import Workspace
+    from app.ui.main_window import MainWindow
+    from app.ui.theme import ThemeWatcher
+    from tests.ui.conftest import LAPTOP
+
+    workspace = Workspace(engine_factory=lambda: engine, read_machine=lambda: LAPTOP)
+    window = MainWindow(workspace, ThemeWatcher("light"))
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        assert window.pages.currentWidget() is window.welcome and not window.composer_area.isVisible()
+        workspace.servers.save(ServerEntry(server.base_url), api_key="sk-panel")
+        window.use_server(workspace.servers.entries()[0])
+        qtbot.waitUntil(lambda: window.model_bar.state == "loaded", timeout=WAIT_MS)
+        assert window.pages.currentWidget() is not window.welcome and window.composer_area.isVisible()
+    finally:
+        window.close()

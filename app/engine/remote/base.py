@@ -15,6 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import httpx
@@ -162,15 +163,23 @@ class RemoteEngine(Engine, abc.ABC):
         return RemoteGeneration(lambda handle: self._timed(self.stream(request, handle)), self._busy.release)
 
     def _timed(self, events: Iterator[GenerationEvent]) -> Iterator[GenerationEvent]:
-        """Fill in the time to the first token where the server does not report it."""
+        """Fill in the time to the first token and the speed where the server does not report them (as
+        this computer saw them: the network's delays included)."""
         started = time.monotonic()
         first: float | None = None
+        last = started
         for event in events:
-            if isinstance(event, TokenEvent) and first is None:
-                first = time.monotonic() - started
-            if isinstance(event, Done) and not event.time_to_first_token_s and first is not None:
-                event = Done(event.reason, event.prompt_tokens, event.reused_tokens, event.evaluated_tokens,
-                             event.generated_tokens, first, event.prompt_seconds, event.tokens_per_second)
+            if isinstance(event, TokenEvent):
+                last = time.monotonic()
+                if first is None:
+                    first = last - started
+            if isinstance(event, Done) and first is not None:
+                speed = event.tokens_per_second
+                streamed = last - (started + first)
+                if not speed and event.generated_tokens > 1 and streamed > 0:
+                    speed = (event.generated_tokens - 1) / streamed
+                event = replace(event, time_to_first_token_s=event.time_to_first_token_s or first,
+                                tokens_per_second=speed)
             yield event
 
     @abc.abstractmethod

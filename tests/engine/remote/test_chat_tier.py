@@ -62,6 +62,9 @@ def test_reasoning_answer_and_usage_from_each_servers_field_names(chat_server: C
         ("analysis", "The user greets. Greet back."), ("final", "Hello <|end|> there!")]
     assert result.finish_reason == "stop" and result.usage.prompt_tokens == 70
     assert result.usage.completion_tokens == 12
+    # The server says no speed: it is measured here, from the first piece to the last.
+    assert result.done is not None and result.done.tokens_per_second > 0
+    assert result.done.time_to_first_token_s > 0
     body = chat_server.knobs.requests[-1]
     assert body["reasoning_effort"] == "high" and body["reasoning"] == {"effort": "high"}
     assert body.get("think") == ("high" if chat_server.kind == "ollama" else None)
