@@ -85,10 +85,26 @@ class McpLoop:
     def close(self) -> None:
         if self._loop.is_closed():
             return
+        # What still runs (a server starting, one whose close timed out) is cancelled and waited for, so
+        # that its exit handlers close its process's pipes: a loop stopped under live tasks leaks them
+        # ("unclosed transport" when they are collected, "Task was destroyed but it is pending").
+        try:
+            asyncio.run_coroutine_threadsafe(_cancel_the_rest(), self._loop).result(CLOSE_TIMEOUT_S + 1)
+        except (concurrent.futures.TimeoutError, RuntimeError) as exc:
+            log.warning("mcp: tasks still running at close (%s)", type(exc).__name__)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(CLOSE_TIMEOUT_S)
         if not self._thread.is_alive():
             self._loop.close()
+
+
+async def _cancel_the_rest() -> None:
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=CLOSE_TIMEOUT_S)
+    await asyncio.get_running_loop().shutdown_asyncgens()
 
 
 class ServerConnection:
