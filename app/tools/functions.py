@@ -12,10 +12,9 @@ import json
 import logging
 import time
 
-from app.harmony import parse_tool_arguments
 from app.tools.registry import FunctionTool
 from app.tools.results import ToolResult, error_result
-from app.tools.schema_check import check_arguments
+from app.tools.schema_check import checked_arguments
 from app.tools.truncation import truncate_middle
 
 log = logging.getLogger(__name__)
@@ -23,16 +22,12 @@ log = logging.getLogger(__name__)
 
 def run_function(tool: FunctionTool, arguments_text: str, output_chars: int) -> ToolResult:
     author = tool.recipient
-    parsed = parse_tool_arguments(arguments_text)
-    if parsed.value is None:
-        return error_result(author, parsed.error or "the arguments could not be read")
-    problems = check_arguments(parsed.value, tool.parameters)
-    if problems:
-        return error_result(author, f"the arguments of {author} are wrong: {'; '.join(problems)}. "
-                                    "Call it again with corrected arguments.")
+    arguments = checked_arguments(author, arguments_text, tool.parameters)
+    if isinstance(arguments, ToolResult):
+        return arguments
     started = time.monotonic()
     try:
-        answer = tool.handler(parsed.value)
+        answer = tool.handler(arguments)
         text = answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
     except Exception as exc:
         log.exception("function tool %s failed", author)

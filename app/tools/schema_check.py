@@ -3,13 +3,17 @@
 Only the parts of JSON Schema that tool declarations use (and that Harmony renders): `type` (one or a
 list), `properties`, `required`, `enum`, `items`, `additionalProperties: false`, `nullable`. Anything
 else is accepted as is: the tool itself is the last judge. Each problem is one sentence naming the
-argument, what was expected and what came, so the model can correct its call.
+argument, what was expected and what came, so the model can correct its call. `checked_arguments` reads a
+call's text and checks it in one step, for every kind of function tool (the app's own and MCP ones).
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from app.harmony import parse_tool_arguments
+from app.tools.results import error_result
 
 MAX_PROBLEMS = 5  # enough to fix a call; a longer list only costs context
 
@@ -109,3 +113,16 @@ def _label(where: str) -> str:
 
 def _names(names: Any) -> str:
     return ", ".join(f"`{name}`" for name in names)
+
+
+def checked_arguments(author: str, arguments_text: str, schema: Any) -> Any:
+    """The call's arguments read and held to `schema`; an error result the model reads when they are not
+    (the app's function tools and MCP tools alike)."""
+    parsed = parse_tool_arguments(arguments_text)
+    if parsed.value is None:
+        return error_result(author, parsed.error or "the arguments could not be read")
+    problems = check_arguments(parsed.value, schema)
+    if problems:
+        return error_result(author, f"the arguments of {author} are wrong: {'; '.join(problems)}. "
+                                    "Call it again with corrected arguments.")
+    return parsed.value

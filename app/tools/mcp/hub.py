@@ -23,7 +23,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from app.harmony import parse_tool_arguments
 from app.tools.mcp.config import (
     ImportResult,
     McpServerConfig,
@@ -39,7 +38,7 @@ from app.tools.mcp.errors import McpConfigError, McpError
 from app.tools.mcp.results import tool_result
 from app.tools.mcp.secrets import SecretStore, env_key, token_key
 from app.tools.results import ToolResult, error_result
-from app.tools.schema_check import check_arguments
+from app.tools.schema_check import checked_arguments
 
 log = logging.getLogger(__name__)
 
@@ -176,17 +175,13 @@ class McpHub:
         """One `functions.<server>__<tool>` call, after approval. Never raises for anything in the call:
         every failure is an error result the model reads (and the card shows)."""
         author = tool.recipient
-        parsed = parse_tool_arguments(arguments_text)
-        if parsed.value is None:
-            return error_result(author, parsed.error or "the arguments could not be read")
-        problems = check_arguments(parsed.value, tool.input_schema)
-        if problems:
-            return error_result(author, f"the arguments of {author} are wrong: {'; '.join(problems)}. "
-                                        "Call it again with corrected arguments.")
+        arguments = checked_arguments(author, arguments_text, tool.input_schema)
+        if isinstance(arguments, ToolResult):
+            return arguments
         started = time.monotonic()
         try:
             connection = self._connection(tool.server)
-            answer = connection.call(tool.tool, parsed.value, cancel)
+            answer = connection.call(tool.tool, arguments, cancel)
         except McpCancelled:
             return ToolResult(author, "The call was cancelled before it finished: the user stopped it.",
                               "cancelled", time.monotonic() - started, detail="cancelled")
