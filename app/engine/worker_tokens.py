@@ -9,11 +9,11 @@ literal (after its first character, so `<|start|>` is tokenized as `<` then `|st
 are tokenized on their own. Ordinary text pays one set lookup per token.
 
 On gpt-oss's vocabulary the ids are the reference's (openai-harmony's o200k_harmony), literals in text
-included (tests/engine/test_real_vocabulary.py). llama.cpp alone would differ in one place, which is its
-bug: its `gpt-4o` pre-tokenizer leaves combining marks (Unicode category M) out of its letter classes, so
-a word holding one (Hindi or Thai vowel signs, Arabic harakat) is split where o200k keeps it whole
-(ggml-org/llama.cpp#27783). Texts holding a mark go through `worker_marks`, which tokenizes those words
-as o200k does.
+included (tests/engine/test_real_vocabulary.py). llama.cpp alone would differ where its `gpt-4o`
+pre-tokenizer is not o200k's pattern: it leaves combining marks (Unicode category M) out of its letter
+classes (ggml-org/llama.cpp#27783), and it knows case only for ASCII letters, so words with a vowel sign
+or harakat, or with accented capitals ("ÍT", "ÉCOLE"), are cut where o200k does not cut them. Texts
+holding such characters go through `worker_o200k`, which tokenizes them as o200k does.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from collections.abc import Iterable
 from llama_cpp import llama_cpp as llama_c
 
 from app.engine.interface import EngineError, EngineFailure
-from app.engine.worker_marks import MarkedWords
-from app.engine.worker_marks import prepare as prepare_marks
+from app.engine.worker_o200k import O200kTokenizer
+from app.engine.worker_o200k import prepare as prepare_o200k
 from app.harmony.segments import SPECIAL_TOKENS, Segment, Special, Text
 
 _SPECIAL_ATTRS = llama_c.LLAMA_TOKEN_ATTR_CONTROL | llama_c.LLAMA_TOKEN_ATTR_USER_DEFINED
@@ -51,11 +51,11 @@ class PromptTokenizer:
             if token is not None:
                 self.special_ids[text] = token
         self.tokenize_text = functools.lru_cache(maxsize=_TEXT_CACHE_SIZE)(self._tokenize_text)
-        self._marked: MarkedWords | None = None
-        self._marked_checked = False
-        self._marked_lock = threading.Lock()
+        self._o200k: O200kTokenizer | None = None
+        self._o200k_checked = False
+        self._o200k_lock = threading.Lock()
         # the Unicode classes take about 0.4 s to build: not on the first prompt's path
-        threading.Thread(target=prepare_marks, name="o200k-classes", daemon=True).start()
+        threading.Thread(target=prepare_o200k, name="o200k-classes", daemon=True).start()
 
     def lookup_special(self, text: str) -> int | None:
         """The id of the special token written `text` in this vocabulary, or None."""
@@ -98,26 +98,26 @@ class PromptTokenizer:
         return cached
 
     def _tokenize_text(self, text: str) -> tuple[int, ...]:
-        if MarkedWords.has_mark(text):
-            marked = self._marked_words()
-            if marked is not None:
-                return tuple(marked.encode(text, self._tokenize_unmarked))
-        return tuple(self._tokenize_unmarked(text))
+        if O200kTokenizer.needed_for(text):
+            o200k = self._o200k_tokenizer()
+            if o200k is not None:
+                return tuple(o200k.encode(text, self._tokenize_by_llama))
+        return tuple(self._tokenize_by_llama(text))
 
-    def _marked_words(self) -> MarkedWords | None:
-        """Merges by rank for words with combining marks, once they have been seen to agree with
-        llama.cpp on words without (None: this vocabulary's ids are not its ranks; llama.cpp decides)."""
-        with self._marked_lock:
-            if not self._marked_checked:
-                self._marked_checked = True
+    def _o200k_tokenizer(self) -> O200kTokenizer | None:
+        """Merges by rank for texts llama.cpp cuts wrong, once they have been seen to agree with
+        llama.cpp on text it cuts right (None: this vocabulary's ids are not its ranks; llama.cpp decides)."""
+        with self._o200k_lock:
+            if not self._o200k_checked:
+                self._o200k_checked = True
                 ranks = {self.piece(token): token for token in range(self.n_vocab)
                          if token not in self.guarded_ids}
-                marked = MarkedWords(ranks)
-                if marked.agrees(self._tokenize_unmarked):
-                    self._marked = marked
-            return self._marked
+                o200k = O200kTokenizer(ranks)
+                if o200k.agrees(self._tokenize_by_llama):
+                    self._o200k = o200k
+            return self._o200k
 
-    def _tokenize_unmarked(self, text: str) -> list[int]:
+    def _tokenize_by_llama(self, text: str) -> list[int]:
         ids = self._tokenize(text.encode("utf-8", errors="replace"))
         if self.guarded_ids.isdisjoint(ids):
             return ids

@@ -4,14 +4,16 @@ The worker's own tokenizer (`PromptTokenizer`, over the tiny model with the real
 the reference's very ids for real-looking text, and for whole rendered conversations (specials by id,
 Harmony literals in text kept as text).
 
-llama.cpp alone differs in one place, and it is llama.cpp's bug: its `gpt-4o` pre-tokenizer rewrites
-o200k's pattern for std::regex and drops the combining marks (`\\p{M}`) from the letter classes
-(llama-vocab.cpp, LLAMA_VOCAB_PRE_TYPE_GPT4O; ggml-org/llama.cpp#27783, left open by #28054). So a word
-holding a mark (Hindi, Tamil or Thai vowel signs, Arabic harakat, a decomposed accent before `'s`) is
-split where o200k does not split it: the same bytes in more tokens than the model was trained on. The
-worker tokenizes texts holding a mark itself (`app/engine/worker_marks.py`), so the app's ids are the
-reference's there too; `test_llama_cpp_alone_splits_words_with_combining_marks` pins llama.cpp's
-behaviour, and fails the day llama.cpp follows o200k (then the workaround can go).
+llama.cpp alone differs where its `gpt-4o` pre-tokenizer is not o200k's pattern, and that is llama.cpp's
+bug (llama-vocab.cpp, LLAMA_VOCAB_PRE_TYPE_GPT4O): it drops the combining marks (`\\p{M}`) from the letter
+classes (ggml-org/llama.cpp#27783, left open by #28054), and it spells upper and lower case as "a letter
+but not a-z" and "a letter but not A-Z", so a cased letter beyond ASCII is both. So a word holding a mark
+(Hindi, Tamil or Thai vowel signs, Arabic harakat, a decomposed accent before `'s`) or mixing an accented
+capital with other capitals ("ÍT", "ÉCOLE") is cut where o200k does not cut it: the same bytes in other
+tokens than the model was trained on. The worker tokenizes texts holding such characters itself
+(`app/engine/worker_o200k.py`), so the app's ids are the reference's there too;
+`test_llama_cpp_alone_cuts_these_words_otherwise` pins llama.cpp's behaviour, and fails the day llama.cpp
+follows o200k (then the workaround can go).
 """
 
 from __future__ import annotations
@@ -56,13 +58,15 @@ CORPUS = {
     "accents, precomposed": "naïve café résumé Ångström Tiếng Việt có dấu",
 }
 
-# Words with combining marks, which llama.cpp's pre-tokenizer splits and o200k does not (module docstring).
-MARKED = {
+# Words llama.cpp's pre-tokenizer cuts where o200k does not (module docstring): combining marks, and
+# cased letters beyond ASCII next to other capitals.
+CUT_OTHERWISE = {
     "hindi": "हिन्दी भारत की राजभाषा है।",
     "tamil": "தமிழ் மொழி",
     "thai": "ภาษาไทยเป็นภาษาราชการ",
     "arabic with harakat": "مَرْحَبًا بِكُمْ",
     "decomposed accent before 's": "cafe\u0301's menu",
+    "accented capitals": "ÍT ÉCOLE ÁGUA, ÇA VA",
 }
 
 
@@ -118,7 +122,7 @@ def test_the_comparison_can_fail(tokenizer: PromptTokenizer) -> None:
 _CHARS = st.characters(codec="utf-8", exclude_categories=("Cs", "Co", "Cn"))
 _PIECES = st.sampled_from(["'s", "'RE", "’s", "don't", " ", "  ", "\n", "\r\n", "\t", "123", "4567",
                            "<|end|>", "<|", "|>", "é", "日本", "🎉", "👍🏽", "—", "...", "\u0301", "हिन्दी",
-                           "ि", "مَ", "ภาษา"])
+                           "ि", "مَ", "ภาษา", "Í", "ÉCOLE", "aÉ", "Ω", "Ж", "ǅ", "IT", "Ab"])
 
 
 @settings(max_examples=200, deadline=None)
@@ -127,18 +131,19 @@ def test_any_text_tokenizes_as_the_reference(tokenizer: PromptTokenizer, text: s
     assert list(tokenizer.tokenize_text(text)) == reference_ids(text)
 
 
-@pytest.mark.parametrize("name", sorted(MARKED))
-def test_words_with_combining_marks_tokenize_as_the_reference(tokenizer: PromptTokenizer, name: str) -> None:
-    assert list(tokenizer.tokenize_text(MARKED[name])) == reference_ids(MARKED[name])
+@pytest.mark.parametrize("name", sorted(CUT_OTHERWISE))
+def test_words_llama_cpp_cuts_otherwise_tokenize_as_the_reference(tokenizer: PromptTokenizer,
+                                                                  name: str) -> None:
+    assert list(tokenizer.tokenize_text(CUT_OTHERWISE[name])) == reference_ids(CUT_OTHERWISE[name])
 
 
-@pytest.mark.parametrize("name", sorted(MARKED))
-def test_llama_cpp_alone_splits_words_with_combining_marks(tokenizer: PromptTokenizer, name: str) -> None:
-    """Why worker_marks exists: llama.cpp by itself gives the same bytes in more tokens."""
-    text = MARKED[name]
-    assert any(unicodedata.category(c).startswith("M") for c in text)
+@pytest.mark.parametrize("name", sorted(CUT_OTHERWISE))
+def test_llama_cpp_alone_cuts_these_words_otherwise(tokenizer: PromptTokenizer, name: str) -> None:
+    """Why worker_o200k exists: llama.cpp by itself gives the same bytes in more tokens."""
+    text = CUT_OTHERWISE[name]
+    assert any(unicodedata.category(c) in ("Mn", "Mc", "Lu") and not c.isascii() for c in text)
     ids, expected = tokenizer._tokenize(text.encode()), reference_ids(text)
-    assert ids != expected  # if this fails, llama.cpp follows o200k now: worker_marks can go
+    assert ids != expected  # if this fails, llama.cpp follows o200k now: worker_o200k can go
     assert b"".join(tokenizer.piece(i) for i in ids) == text.encode()
     assert len(ids) > len(expected)
 

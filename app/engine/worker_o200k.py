@@ -1,17 +1,25 @@
-"""Words with combining marks, tokenized as gpt-oss was trained: o200k's own pattern and byte-pair merges.
+"""Texts llama.cpp cuts where o200k does not, tokenized as gpt-oss was trained: o200k's own pattern and
+byte-pair merges.
 
-llama.cpp's `gpt-4o` pre-tokenizer rewrites o200k's pattern for std::regex and leaves the combining marks
-(Unicode category M) out of its letter classes (ggml-org/llama.cpp#27783), so a word holding one (Hindi,
-Tamil or Thai vowel signs, Arabic harakat, a decomposed accent) is split where o200k keeps it whole: the
-same bytes, but more tokens than the model saw in training (Hindi "हिन्दी भारत की राजभाषा है।": 17 instead
-of 11). A text that holds a mark is therefore tokenized here, as tiktoken does it (`encode`): o200k's
-published pattern (its Unicode classes built from `unicodedata`) cuts it into pieces, and each piece's
-bytes are merged by rank.
+llama.cpp's `gpt-4o` pre-tokenizer rewrites o200k's pattern for std::regex, and the rewrite is not the
+same pattern in two ways (llama-vocab.cpp, LLAMA_VOCAB_PRE_TYPE_GPT4O):
+- it leaves the combining marks (Unicode category M) out of its letter classes (ggml-org/llama.cpp#27783),
+  so a word holding one (Hindi, Tamil or Thai vowel signs, Arabic harakat, a decomposed accent) is split
+  where o200k keeps it whole (Hindi "हिन्दी भारत की राजभाषा है।": 17 tokens instead of 11);
+- it spells o200k's upper- and lower-case classes as "a letter but not a-z" and "a letter but not A-Z",
+  so every cased letter beyond ASCII (accented Latin, Greek, Cyrillic) counts as both cases, and a word
+  mixing cases is cut elsewhere: "ÍT" is one token in o200k, "Í" then "T" in llama.cpp; "ÉCOLE", "aÉ".
+The same bytes, but other tokens than the model saw in training. A text holding a mark or a cased letter
+beyond ASCII is therefore tokenized here, as tiktoken does it (`encode`): o200k's published pattern (its
+Unicode classes built from `unicodedata`) cuts it into pieces, and each piece's bytes are merged by rank.
+Letters without case (Chinese, Japanese, Thai, Arabic letters: Lo, Lm) are both cases in both patterns,
+so llama.cpp keeps them.
 
-It is only used when it agrees with llama.cpp where llama.cpp is right: the tokenizer checks a
-mark-free sample both ways before relying on it (`agrees`), so a vocabulary whose ids are not its merge
-ranks, as o200k's are, keeps llama.cpp's tokenization. ASCII text pays nothing; other text a set lookup
-per character (a 5 MB text: 0.1 s).
+It is only used when it agrees with llama.cpp where llama.cpp is right: the tokenizer checks a sample
+without such letters both ways before relying on it (`agrees`), so a vocabulary whose ids are not its
+merge ranks, as o200k's are, keeps llama.cpp's tokenization. ASCII text pays nothing; other text a set
+lookup per character (a 5 MB text: 0.1 s); a text tokenized here costs about what llama.cpp takes (1 MB
+of German: 0.96 s against 1.01 s; bench/tokens.py).
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ _WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u20
 _CONTRACTIONS = "(?i:'s|'t|'re|'ve|'m|'ll|'d)"
 
 
-class MarkedWords:
+class O200kTokenizer:
     """o200k's tokenization of a text, done here: its pattern's pieces, each merged by rank (`ranks`:
     bytes -> id); pieces longer than `LONG_PIECE` bytes go to `fallback` (llama.cpp) instead, since
     merging pair by pair costs the square of a piece's length."""
@@ -40,13 +48,15 @@ class MarkedWords:
         self._encode_piece = functools.lru_cache(maxsize=65536)(self._merge)
 
     @staticmethod
-    def has_mark(text: str) -> bool:
-        # a set lookup per character: about 20 ns, where a regex class of every mark takes 300 ns
-        return not text.isascii() and not _marks().isdisjoint(text)
+    def needed_for(text: str) -> bool:
+        """Whether llama.cpp may cut this text where o200k does not: it holds a mark or a cased letter
+        beyond ASCII."""
+        # a set lookup per character: about 20 ns, where a regex class of them all takes 300 ns
+        return not text.isascii() and not _cut_differently().isdisjoint(text)
 
     def encode(self, text: str, fallback: Callable[[str], list[int]]) -> list[int]:
-        """The whole text as o200k tokenizes it. Every piece is merged here, not only the marked ones:
-        llama.cpp decides whitespace by looking at what follows, so a text cut around a marked word
+        """The whole text as o200k tokenizes it. Every piece is merged here, not only the ones llama.cpp
+        cuts wrong: it decides whitespace by looking at what follows, so a text cut around such a word
         would tokenize differently at the cut, and each call into llama.cpp has a fixed cost."""
         ids: list[int] = []
         for match in _o200k_pattern().finditer(text):
@@ -76,8 +86,8 @@ class MarkedWords:
         return tuple(self._ranks[part] for part in parts)
 
     def agrees(self, tokenize: Callable[[str], list[int]]) -> bool:
-        """Whether merging by rank gives llama.cpp's ids for text it tokenizes right (no marks)."""
-        sample = "Hello world: tokenization, unbelievably 12345 Straße 东京 😀\n\n  x"
+        """Whether merging by rank gives llama.cpp's ids for text it tokenizes right (ASCII, CJK)."""
+        sample = "Hello world: tokenization, unbelievably 12345 东京 😀\n\n  x"
         try:
             return self.encode(sample, tokenize) == tokenize(sample)
         except KeyError:  # a byte with no token of its own: not a byte-level vocabulary
@@ -88,7 +98,7 @@ def prepare() -> None:
     """Build the Unicode classes now (a worker does it in the background when its model loads), so the
     first text with a letter beyond ASCII does not wait for them."""
     _o200k_pattern()
-    _marks()
+    _cut_differently()
 
 
 @functools.cache
@@ -113,9 +123,14 @@ def _range(low: int, high: int) -> str:
 
 
 @functools.cache
-def _marks() -> frozenset[str]:
-    return frozenset(chr(code) for code in range(sys.maxunicode + 1)
-                     if unicodedata.category(chr(code)).startswith("M"))
+def _cut_differently() -> frozenset[str]:
+    """The characters llama.cpp's pattern classes otherwise than o200k's: marks, and cased letters
+    beyond ASCII (llama.cpp's cases are only ASCII's)."""
+    return frozenset(chr(code) for code in range(128, sys.maxunicode + 1)
+                     if unicodedata.category(chr(code)) in _DIFFERENT_CATEGORIES)
+
+
+_DIFFERENT_CATEGORIES = frozenset({"Mn", "Mc", "Me", "Lu", "Ll", "Lt"})
 
 
 @functools.cache
