@@ -19,7 +19,7 @@ It is only used when it agrees with llama.cpp where llama.cpp is right: the toke
 without such letters both ways before relying on it (`agrees`), so a vocabulary whose ids are not its
 merge ranks, as o200k's are, keeps llama.cpp's tokenization. ASCII text pays nothing; other text a set
 lookup per character (a 5 MB text: 0.1 s); a text tokenized here costs about what llama.cpp takes (1 MB
-of German: 0.96 s against 1.01 s; bench/tokens.py).
+of German: 0.94 s against 0.98 s; bench/o200k_tokenize.py).
 """
 
 from __future__ import annotations
