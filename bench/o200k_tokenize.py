@@ -60,14 +60,14 @@ def main() -> int:
                                           n_threads=1, vocab_only=True), log)
     tokenizer = vocabulary.tokenizer
     prepare_o200k()
-    ranks = {tokenizer.piece(token): token for token in range(tokenizer.n_vocab)
-             if token not in tokenizer.guarded_ids}
+    own = tokenizer._o200k_tokenizer()  # the worker's own, built from the loaded vocabulary
+    assert own is not None, "the vocabulary's ids are not its merge ranks: the worker would not use it"
     reference = o200k.reference_encoding()
     print(f"{'text':<16}{'MB':>6}{'llama.cpp s':>13}{'worker s':>10}{'ratio':>8}  ids")
     failed = False
     for name, text in texts(args.size).items():
         assert O200kTokenizer.needed_for(text)
-        own = O200kTokenizer(ranks)  # a fresh per-word cache for each text
+        own._encode_piece.cache_clear()  # a fresh per-word cache for each text
         start = time.perf_counter()
         llama_ids = tokenizer._tokenize(text.encode())
         llama_s = time.perf_counter() - start

@@ -102,12 +102,15 @@ def prepare() -> None:
 
 
 @functools.cache
-def _categories() -> dict[str, str]:
-    """Regex class bodies of the Unicode categories o200k's pattern names (built once, about 0.4 s)."""
-    groups: dict[str, list[tuple[int, int]]] = {name: [] for name in ("L", "ULT", "LOW", "N", "M")}
-    members = {"Lu": ("L", "ULT"), "Lt": ("L", "ULT"), "Lm": ("L", "ULT", "LOW"), "Lo": ("L", "ULT", "LOW"),
-               "Ll": ("L", "LOW"), "Mn": ("M", "ULT", "LOW"), "Mc": ("M", "ULT", "LOW"),
-               "Me": ("M", "ULT", "LOW"), "Nd": ("N",), "Nl": ("N",), "No": ("N",)}
+def _category_ranges() -> dict[str, list[tuple[int, int]]]:
+    """Code point ranges of the Unicode classes o200k's pattern names, and of the characters llama.cpp's
+    pattern classes otherwise (`CUT`: marks, and cased letters, whose case llama.cpp knows only for
+    ASCII): one scan of every code point, built once (about 0.4 s)."""
+    groups: dict[str, list[tuple[int, int]]] = {name: [] for name in ("L", "ULT", "LOW", "N", "M", "CUT")}
+    members = {"Lu": ("L", "ULT", "CUT"), "Lt": ("L", "ULT", "CUT"), "Lm": ("L", "ULT", "LOW"),
+               "Lo": ("L", "ULT", "LOW"), "Ll": ("L", "LOW", "CUT"), "Mn": ("M", "ULT", "LOW", "CUT"),
+               "Mc": ("M", "ULT", "LOW", "CUT"), "Me": ("M", "ULT", "LOW", "CUT"), "Nd": ("N",), "Nl": ("N",),
+               "No": ("N",)}
     for code in range(sys.maxunicode + 1):
         for name in members.get(unicodedata.category(chr(code)), ()):
             ranges = groups[name]
@@ -115,7 +118,13 @@ def _categories() -> dict[str, str]:
                 ranges[-1] = (ranges[-1][0], code)
             else:
                 ranges.append((code, code))
-    return {name: "".join(_range(low, high) for low, high in ranges) for name, ranges in groups.items()}
+    return groups
+
+
+def _categories() -> dict[str, str]:
+    """Regex class bodies of o200k's Unicode classes."""
+    return {name: "".join(_range(low, high) for low, high in ranges)
+            for name, ranges in _category_ranges().items() if name != "CUT"}
 
 
 def _range(low: int, high: int) -> str:
@@ -124,13 +133,10 @@ def _range(low: int, high: int) -> str:
 
 @functools.cache
 def _cut_differently() -> frozenset[str]:
-    """The characters llama.cpp's pattern classes otherwise than o200k's: marks, and cased letters
-    beyond ASCII (llama.cpp's cases are only ASCII's)."""
-    return frozenset(chr(code) for code in range(128, sys.maxunicode + 1)
-                     if unicodedata.category(chr(code)) in _DIFFERENT_CATEGORIES)
-
-
-_DIFFERENT_CATEGORIES = frozenset({"Mn", "Mc", "Me", "Lu", "Ll", "Lt"})
+    """The characters beyond ASCII that llama.cpp's pattern classes otherwise than o200k's (ASCII's own
+    letters it classes alike)."""
+    return frozenset(chr(code) for low, high in _category_ranges()["CUT"]
+                     for code in range(max(low, 128), high + 1))
 
 
 @functools.cache
