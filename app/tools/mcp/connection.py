@@ -7,12 +7,14 @@ or streamable HTTP), the SDK's `ClientSession`, the `initialize` handshake and `
 page, again whenever the server sends `notifications/tools/list_changed`), and each `tools/call`.
 
 A stdio server is started in its own process group by the SDK and ended with the connection (stdin
-closed, then terminated, then killed); its stderr goes to Ossian's log line by line, and the last lines
-are kept to say why a server that exited did so. What goes wrong becomes an `McpError` whose text the
-model and the card read: a server that does not start or answer within its time, one that exits (mid
-call too: the next call starts it again), one that writes something other than JSON-RPC on stdout
-(counted, logged, and named when it then fails to answer), an HTTP server that refuses or cannot be
-reached. The SDK's own exceptions never leave this module.
+closed, then terminated, then killed, and reaped), also when it is closed while it starts: the stop goes
+through an anyio cancel scope that the SDK's shutdown is shielded from (`_Stopper`), and `close()` waits
+for that shutdown to finish. Its stderr goes to Ossian's log line by line, and the last lines are kept
+to say why a server that exited did so. What goes wrong becomes an `McpError` whose text the model and
+the card read: a server that does not start or answer within its time, one that exits (mid call too: the
+next call starts it again), one that writes something other than JSON-RPC on stdout (counted, logged,
+and named when it then fails to answer), an HTTP server that refuses or cannot be reached.
+The SDK's own exceptions never leave this module.
 """
 
 from __future__ import annotations
@@ -107,6 +109,36 @@ async def _cancel_the_rest() -> None:
     await asyncio.get_running_loop().shutdown_asyncgens()
 
 
+class _Stopper:
+    """How one start of a server is stopped, on the loop. A running server's stop event ends its wait and
+    the connection closes as after any other end. A starting server's cancel scope is cancelled, but never
+    before its transport is entered: a stop landing in the spawn makes asyncio kill the process without
+    waiting for it ("subprocess ... is still running" when it is collected), while once entered the SDK
+    ends the process in a shielded shutdown (stdin closed, SIGTERM, SIGKILL, reaped). Entering is a fork
+    and exec, or for HTTP no I/O at all, so a stop waits a few milliseconds at most."""
+
+    def __init__(self) -> None:
+        self._requested = False
+        self._connected = False
+        self._scope: Any = None
+        self._event: asyncio.Event | None = None
+
+    def enter(self, scope: Any, event: asyncio.Event) -> None:
+        self._scope, self._event = scope, event
+
+    def connected(self) -> None:
+        self._connected = True
+        if self._requested:
+            self._scope.cancel()
+
+    def stop(self, running: bool) -> None:
+        self._requested = True
+        if running and self._event is not None:
+            self._event.set()
+        elif self._connected and self._scope is not None:
+            self._scope.cancel()
+
+
 class ServerConnection:
     """One server: started with `start()`, its tools from `tools()`, calls with `call()`, ended with
     `close()`. Thread-safe; blocking methods take the caller's cancel event."""
@@ -123,6 +155,7 @@ class ServerConnection:
         self._on_tools_changed = on_tools_changed
         self._lock = threading.Lock()
         self._run: concurrent.futures.Future[None] | None = None
+        self._stopper = _Stopper()
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self._session: Any = None
@@ -155,7 +188,8 @@ class ServerConnection:
             self._ready.clear()
             self._failure = None
             self._session = None
-            self._run = self._loop.submit(self._main())
+            self._stopper = _Stopper()
+            self._run = self._loop.submit(self._main(self._stopper))
 
     def wait_ready(self, cancel: threading.Event | None = None) -> tuple[ListedTool, ...]:
         """The server's tools once it is up; `McpError` saying why when it is not."""
@@ -205,50 +239,34 @@ class ServerConnection:
     def close(self) -> None:
         """End the connection (a stdio server's process with it). Blocks up to a few seconds."""
         with self._lock:
-            run, stop, running = self._run, self._stop, self._session is not None
+            run, stopper, running = self._run, self._stopper, self._session is not None
         if run is None or run.done():
             return
-        if stop is not None and running:
-            self._loop.call_soon(stop.set)
-        else:
-            run.cancel()  # still starting: stop waiting for its handshake
-        with contextlib.suppress(Exception):
+        # Stopped through anyio's cancel scope, never the task's own cancel(): the SDK shields the end of
+        # a stdio server (stdin closed, SIGTERM, SIGKILL, reaped) from anyio cancellation only, so a native
+        # cancel during a start could leave the process running, its transport unclosed.
+        self._loop.call_soon(lambda: stopper.stop(running))
+        try:
             run.result(CLOSE_TIMEOUT_S + 3)
+        except concurrent.futures.TimeoutError:
+            log.warning("MCP server %s did not stop within %g s; abandoning it", self.name,
+                        CLOSE_TIMEOUT_S + 3)
+            run.cancel()
+        except Exception:  # _main has said what went wrong
+            pass
 
     # ---------------------------------------------------------------------------- on the loop
 
-    async def _main(self) -> None:
+    async def _main(self, stopper: _Stopper) -> None:
         import anyio
-        from mcp import ClientSession
 
-        started = time.monotonic()
         self._stop = asyncio.Event()
-        errlog: Any = None
         try:
-            async with contextlib.AsyncExitStack() as stack:
-                if self.config.transport == "stdio":
-                    transport, errlog = self._stdio_transport()
-                else:
-                    transport = await self._http_transport(stack)
-                try:
-                    read, write = await stack.enter_async_context(transport)
-                finally:
-                    if errlog is not None:
-                        errlog.close()  # the child has its copy; ours would keep the pipe open
-                session = await stack.enter_async_context(ClientSession(
-                    read, write, message_handler=self._on_message, logging_callback=self._on_log))
-                try:
-                    with anyio.fail_after(self._start_timeout_s):
-                        await session.initialize()
-                        tools = await self._list_tools(session)
-                except TimeoutError:
-                    raise McpError(self._start_timeout_text()) from None
-                with self._lock:
-                    self._session, self._tools = session, tools
-                self.started_s = time.monotonic() - started
-                log.info("MCP server %s ready in %.2f s with %d tools", self.name, self.started_s, len(tools))
-                self._ready.set()
-                await self._stop.wait()
+            with anyio.CancelScope() as scope:
+                stopper.enter(scope, self._stop)
+                await self._serve(stopper)
+            if scope.cancelled_caught:
+                self._fail(McpError(f"The MCP server '{self.name}' was stopped."))
         except McpError as exc:
             self._fail(exc)
         except asyncio.CancelledError:
@@ -257,11 +275,42 @@ class ServerConnection:
             inner = _innermost(exc)
             self._fail(inner if isinstance(inner, McpError) else self._start_error(exc))
         finally:
-            if errlog is not None:
-                errlog.close()
             with self._lock:
                 self._session = None
             self._ready.set()
+
+    async def _serve(self, stopper: _Stopper) -> None:
+        """Connect, hand-shake, list the tools, then serve calls until stopped."""
+        import anyio
+        from mcp import ClientSession
+
+        started = time.monotonic()
+        async with contextlib.AsyncExitStack() as stack:
+            errlog: Any = None
+            if self.config.transport == "stdio":
+                transport, errlog = self._stdio_transport()
+            else:
+                transport = await self._http_transport(stack)
+            try:
+                read, write = await stack.enter_async_context(transport)
+            finally:
+                if errlog is not None:
+                    errlog.close()  # the child has its copy; ours would keep the pipe open
+            stopper.connected()
+            session = await stack.enter_async_context(ClientSession(
+                read, write, message_handler=self._on_message, logging_callback=self._on_log))
+            try:
+                with anyio.fail_after(self._start_timeout_s):
+                    await session.initialize()
+                    tools = await self._list_tools(session)
+            except TimeoutError:
+                raise McpError(self._start_timeout_text()) from None
+            with self._lock:
+                self._session, self._tools = session, tools
+            self.started_s = time.monotonic() - started
+            log.info("MCP server %s ready in %.2f s with %d tools", self.name, self.started_s, len(tools))
+            self._ready.set()
+            await self._stop.wait()
 
     def _fail(self, error: McpError) -> None:
         log.warning("MCP server %s: %s", self.name, error)

@@ -3,11 +3,13 @@ and the app goes on. The failing server is written with the same SDK (failing_se
 
 from __future__ import annotations
 
+import gc
 import socket
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -171,6 +173,46 @@ def test_stdio_servers_end_with_the_hub(tmp_path: Path) -> None:
     while server_processes("one") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not server_processes("one")
+
+
+def test_a_server_closed_while_it_starts_has_ended_when_close_returns() -> None:
+    """The connection's own close waits for the SDK's shutdown (stdin closed, SIGTERM after 2 s, reaped).
+    It used to cancel its task and return at once, leaving the end of the process to the loop's close,
+    whose second cancel could cut that shutdown short: the process ran on and its transport was never
+    closed (asyncio's warnings when they were collected failed a CI run, in a later test)."""
+    from app.tools.mcp.connection import McpLoop, ServerConnection
+
+    loop = McpLoop()
+    connection = ServerConnection(failing_config("stuck", "--on-start", "hang", "--tag", "stuck"), loop)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            connection.start()
+            deadline = time.monotonic() + 30
+            while not server_processes("stuck") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert server_processes("stuck"), "the server did not start"
+            connection.close()
+            assert not server_processes("stuck") and not connection.running
+            gc.collect()
+        assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    finally:
+        loop.close()
+
+
+def test_a_server_closed_as_soon_as_it_is_started_leaves_nothing_behind(tmp_path: Path) -> None:
+    """A stop that comes before the process is spawned waits for the spawn (a few milliseconds), then
+    ends the process as any other: none is left, nothing is collected unclosed."""
+    hub = McpHub(tmp_path)
+    hub.add(failing_config("brief", "--tag", "brief"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for _ in range(2):
+            hub.start(["brief"])
+            hub.close()
+            assert not server_processes("brief")
+            gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
 def free_port() -> int:
