@@ -2,8 +2,9 @@
 
 The reply may think first (one `analysis` message), then must be a `commentary` message addressed to one
 of the named functions, constrained to JSON, whose arguments are a JSON object (llama.cpp's own
-grammars/json.gbnf). After the object only an end token can follow; a caller that also keeps `<|return|>`
-and `<|endoftext|>` from being sampled leaves `<|call|>`, the token of a tool call.
+grammars/json.gbnf, whose strings here never hold "<|": see `_JSON`). After the object only an end token
+can follow; a caller that also keeps `<|return|>` and `<|endoftext|>` from being sampled leaves
+`<|call|>`, the token of a tool call.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ from collections.abc import Sequence
 
 from app.harmony.segments import END_OF_TEXT, RETURN
 
-# llama.cpp grammars/json.gbnf (an object at the top), with the whitespace rule bounded as there.
+# llama.cpp grammars/json.gbnf (an object at the top), with the whitespace rule bounded as there, and no
+# "<|" in a string: llama.cpp matches a special token's text ("<|end|>", "<|start|>") against a character
+# class, so json.gbnf's strings let one through, and the Harmony parser reads it as the end of the call
+# (with random weights 7 forced calls in 10 ended in cut, unreadable arguments).
 _JSON = r'''
 object ::= "{" ws ( string ":" ws value ( "," ws string ":" ws value )* )? "}"
 value ::= object ws | array ws | string ws | number ws | ( "true" | "false" | "null" ) ws
 array ::= "[" ws ( value ( "," ws value )* )? "]"
-string ::= "\"" ( [^"\\\x7F\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} ) )* "\""
+string ::= "\"" ( char | "<"+ ( [^|<"\\\x7F\x00-\x1F] | escape ) | escape )* "<"* "\""
+char ::= [^<"\\\x7F\x00-\x1F]
+escape ::= "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} )
 number ::= "-"? ( [0-9] | [1-9] [0-9]{0,15} ) ( "." [0-9]+ )? ( [eE] [-+]? [0-9] [1-9]{0,15} )?
 ws ::= | " " | "\n" [ \t]{0,20}
 '''
